@@ -1,0 +1,46 @@
+# Two commands for users: `make serve` and `make test`. Everything else is what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: serve test lint format browser compare bench clean
+
+## serve: install if needed, then serve all three functions locally (auth off) with real streaming
+serve: $(INSTALLED)
+	$(BIN)/python -m streamlab serve --template template.yaml --host $(HOST) --port $(PORT) --no-auth
+
+## test: install if needed (Chromium too, for the browser test), then lint and run the whole suite
+test: $(INSTALLED) browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+compare: $(INSTALLED)
+	$(BIN)/python -m streamlab compare
+
+bench: $(INSTALLED)
+	$(BIN)/python -m streamlab bench runtime
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## browser: Debian's Chromium for the Playwright test (Playwright cannot download browsers here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
