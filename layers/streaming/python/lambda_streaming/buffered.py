@@ -1,0 +1,72 @@
+"""BUFFERED mode: collect a stream and return one Function URL result object.
+
+Lambda never tells a runtime how it was invoked, so ``STREAM_INVOKE_MODE=BUFFERED`` (matching a
+Function URL's ``InvokeMode: BUFFERED``) and ``sam local invoke`` (``AWS_SAM_LOCAL=true``, whose
+emulator reads the whole body and ignores trailers) get the same handlers as a readable result.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lambda_streaming.stream import DEFAULT_CONTENT_TYPE, DELIMITER, HTTP_INTEGRATION_CONTENT_TYPE
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from lambda_streaming.runtime_api import RuntimeApiClient
+
+
+class BufferedSink:
+    """Keeps the stream's bytes; ``finish`` posts them as a payload-2.0 result."""
+
+    def __init__(self, client: RuntimeApiClient, request_id: str) -> None:
+        self._client = client
+        self._request_id = request_id
+        self._content_type = DEFAULT_CONTENT_TYPE
+        self._data = bytearray()
+        self.committed = False  # nothing reaches Lambda before finish(): errors go to /error
+
+    def set_content_type(self, content_type: str) -> None:
+        self._content_type = content_type
+
+    def send(self, pieces: Sequence[bytes]) -> None:
+        for piece in pieces:
+            self._data += piece
+
+    def finish(self, error: dict[str, Any] | None = None) -> None:
+        if error is not None:
+            raise AssertionError("a buffered response reports errors through /error")
+        self.committed = True
+        result = function_url_result(bytes(self._data), self._content_type)
+        body = json.dumps(result, ensure_ascii=False).encode()
+        self._client.post_response(self._request_id, body, "application/json")
+
+
+def function_url_result(data: bytes, content_type: str) -> dict[str, Any]:
+    """The buffered Function URL response for a stream's bytes (prelude split off if present)."""
+    metadata: dict[str, Any] = {"statusCode": 200, "headers": {"Content-Type": content_type}}
+    if content_type == HTTP_INTEGRATION_CONTENT_TYPE:
+        prelude, found, data = data.partition(DELIMITER)
+        if not found:
+            raise ValueError("HTTP integration stream without the 8-NUL prelude delimiter")
+        metadata = json.loads(prelude)
+    result: dict[str, Any] = {
+        "statusCode": metadata.get("statusCode", 200),
+        "headers": metadata.get("headers") or {},
+    }
+    if metadata.get("multiValueHeaders"):
+        result["multiValueHeaders"] = metadata["multiValueHeaders"]
+    if metadata.get("cookies"):
+        result["cookies"] = metadata["cookies"]
+    try:
+        result["body"] = data.decode("utf-8")
+        result["isBase64Encoded"] = False
+    except UnicodeDecodeError:
+        import base64
+
+        result["body"] = base64.b64encode(data).decode("ascii")
+        result["isBase64Encoded"] = True
+    return result

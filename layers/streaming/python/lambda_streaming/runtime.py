@@ -1,0 +1,239 @@
+"""The runtime loop: take an event, run the handler, deliver its result, repeat.
+
+Every outcome ends the invocation properly: a result (streamed or buffered), an ``/error`` post
+when nothing was sent yet, or error trailers once the stream has started. A failing handler
+never takes the runtime down; the next event is served as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from lambda_streaming import errors, logs
+from lambda_streaming.buffered import BufferedSink
+from lambda_streaming.context import LambdaContext
+from lambda_streaming.errors import RuntimeFault, error_document
+from lambda_streaming.handler import is_streaming, load_handler, takes_stream
+from lambda_streaming.logs import Logs
+from lambda_streaming.responses import StreamingResponse
+from lambda_streaming.runtime_api import RuntimeApiClient, RuntimeApiError
+from lambda_streaming.stream import HttpResponseStream, ResponseStream, StreamStateError
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from lambda_streaming.runtime_api import Invocation
+
+STREAMED, BUFFERED = "RESPONSE_STREAM", "BUFFERED"
+
+
+def invoke_mode(environ: os._Environ[str] | dict[str, str]) -> str:
+    """The Function URL's InvokeMode, which Lambda does not tell the runtime."""
+    if environ.get("AWS_SAM_LOCAL", "").lower() == "true":
+        return BUFFERED  # sam local invoke reads the whole body and ignores trailers
+    mode = (environ.get("STREAM_INVOKE_MODE") or STREAMED).strip().upper()
+    if mode not in (STREAMED, BUFFERED):
+        raise RuntimeFault(
+            errors.INVALID_CONFIGURATION,
+            f"STREAM_INVOKE_MODE must be RESPONSE_STREAM or BUFFERED, got {mode!r}",
+        )
+    return mode
+
+
+class Runtime:
+    def __init__(
+        self, client: RuntimeApiClient, handler: Callable[..., Any], mode: str, logs: Logs
+    ) -> None:
+        self._client = client
+        self._handler = handler
+        self._streaming = is_streaming(handler)
+        self._pass_stream = self._streaming and takes_stream(handler)
+        self._buffered = mode == BUFFERED
+        self._logs = logs
+        self._loop: Any = None  # asyncio imported only when a handler needs it
+
+    def serve_forever(self) -> None:
+        while True:
+            self.serve(self._client.next())
+
+    def serve(self, invocation: Invocation) -> None:
+        logs.request_id = invocation.request_id
+        logs.tenant_id = invocation.tenant_id
+        if invocation.trace_id is not None:
+            os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        stream: ResponseStream | None = None
+        try:
+            context = LambdaContext(
+                invocation.request_id,
+                invocation.deadline_ms,
+                invocation.invoked_function_arn,
+                invocation.client_context,
+                invocation.cognito_identity,
+                invocation.tenant_id,
+            )
+            event = _decode_event(invocation)
+            if self._pass_stream:
+                stream = self._new_stream(invocation.request_id)
+                result = self._handler(event, stream, context)
+            else:
+                result = self._handler(event, context)
+            if hasattr(result, "__await__"):
+                result = self._run(_await(result))
+            if isinstance(result, StreamingResponse):
+                if stream is None:
+                    stream = self._new_stream(invocation.request_id)
+                elif stream.started:
+                    raise StreamStateError(
+                        "the handler wrote to response_stream and also returned a "
+                        "StreamingResponse; use one or the other"
+                    )
+                self._send_body(result, stream)
+            elif stream is None and self._streaming and result is not None:
+                raise TypeError(
+                    "a @streamify_response handler taking (event, context) must return a "
+                    f"StreamingResponse, not {type(result).__name__}"
+                )
+            elif stream is None and self._streaming:
+                stream = self._new_stream(invocation.request_id)
+            if stream is not None:
+                stream.end()
+            else:
+                body, content_type = _marshal(result)
+                self._client.post_response(invocation.request_id, body, content_type)
+        except Exception as exc:
+            self._fail(exc, invocation, stream)
+
+    def _new_stream(self, request_id: str) -> ResponseStream:
+        if self._buffered:
+            return ResponseStream(BufferedSink(self._client, request_id))
+        return ResponseStream(self._client.stream(request_id, "application/octet-stream"))
+
+    def _send_body(self, response: StreamingResponse, stream: ResponseStream) -> None:
+        HttpResponseStream.from_(stream, response.metadata())
+        body = response.body
+        if isinstance(body, str | bytes):
+            stream.write(body)
+        elif hasattr(body, "__aiter__"):
+            self._run(_write_async(body, stream))
+        else:
+            for part in body:
+                stream.write(part)
+
+    def _run(self, coroutine: Any) -> Any:
+        """Run async handler code on one event loop kept across invocations, so clients
+        created at import or in an earlier invocation stay usable."""
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+        return self._loop.run_until_complete(coroutine)
+
+    def _fail(self, exc: Exception, invocation: Invocation, stream: ResponseStream | None) -> None:
+        document = error_document(exc, invocation.request_id)
+        self._logs.log_error(document)
+        try:
+            if stream is None or not stream.committed:
+                self._client.post_error(invocation.request_id, document)
+            elif not stream.ended:
+                stream._abort(document)
+            # else: the response was already complete; the error is only logged
+        except (OSError, RuntimeApiError) as report_failure:
+            self._logs.log_error(error_document(report_failure, invocation.request_id))
+
+
+def _decode_event(invocation: Invocation) -> Any:
+    content_type = invocation.content_type
+    if content_type and content_type.split(";")[0].strip() != "application/json":
+        return invocation.body  # as the stock client: non-JSON events arrive as bytes
+    try:
+        return json.loads(invocation.body)
+    except ValueError as exc:
+        raise RuntimeFault(errors.UNMARSHAL_ERROR, f"Unable to unmarshal input: {exc}") from None
+
+
+def _marshal(result: Any) -> tuple[bytes, str]:
+    """The stock client's buffered result: bytes as-is, anything else as JSON."""
+    if isinstance(result, bytes):
+        return result, "application/unknown"
+    try:
+        return json.dumps(result, ensure_ascii=False, default=_json_default).encode(), (
+            "application/json"
+        )
+    except (TypeError, ValueError) as exc:
+        raise RuntimeFault(errors.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
+
+
+def _json_default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):  # DynamoDB numbers; the stock encoder accepts them too
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+async def _write_async(body: Any, stream: ResponseStream) -> None:
+    async for part in body:
+        stream.write(part)
+
+
+def add_lambda_paths(layer_python: str) -> None:
+    """Put the task root and layer directories first on sys.path, as the stock bootstrap does.
+
+    ``/opt/python`` and its ``lib/pythonX.Y/site-packages`` hold every layer's packages; the
+    layer-relative equivalents make a checkout work like ``/opt``. ``.pth`` files are honoured.
+    """
+    import site
+
+    version = "python{}.{}".format(*sys.version_info[:2])
+    wanted: list[str] = []
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root:
+        wanted.append(task_root)
+    for base in ("/opt/python", layer_python):
+        wanted += [os.path.join(base, "lib", version, "site-packages"), base]
+    wanted = [os.path.abspath(p) for p in dict.fromkeys(wanted) if os.path.isdir(p)]
+    for path in reversed(wanted):
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+    for path in wanted:
+        if path.endswith("site-packages"):
+            site.addsitedir(path)  # already on sys.path: this only runs its .pth files
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``stream-bootstrap``; never returns while the Runtime API is reachable."""
+    argv = sys.argv[1:] if argv is None else argv
+    layer_python = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    add_lambda_paths(layer_python)
+    logging_setup = Logs(os.environ)
+    logging_setup.install()
+    client = RuntimeApiClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    # Lambda passes the stock bootstrap's path; a handler name as argument is for local runs.
+    handler_name = os.environ.get("_HANDLER") or next(
+        (a for a in argv if not a.endswith(".py")), ""
+    )
+    try:
+        mode = invoke_mode(os.environ)
+        handler = load_handler(handler_name)
+    except Exception as exc:
+        document = error_document(exc)
+        logging_setup.log_error(document)
+        client.post_init_error(document)
+        sys.exit(1)
+    try:
+        Runtime(client, handler, mode, logging_setup).serve_forever()
+    except (OSError, RuntimeApiError) as exc:
+        logging_setup.log_error(error_document(exc))
+        sys.exit(1)
