@@ -1,0 +1,162 @@
+"""Turn a Function URL event (payload format 2.0) into a validated prompt request.
+
+Everything a client can get wrong is caught here, before the first byte is streamed,
+because once streaming starts the status code is already 200 and can no longer say "your
+request was bad".
+
+Accepted: ``GET ?prompt=...&max_tokens=...`` or ``POST`` with a JSON object body
+``{"prompt": ..., "max_tokens": ...}`` (plain or base64-encoded, as Function URLs deliver
+binary bodies). ``token_delay_ms`` and ``fail_after`` steer the built-in generator only,
+so latency comparisons and the error path can be reproduced on demand.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ALLOWED_METHODS = ("GET", "POST")
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_prompt_chars: int = 4000
+    default_max_tokens: int = 64
+    max_tokens: int = 2048
+    max_token_delay_ms: int = 10_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Limits:
+        """Limits from PROMPT_MAX_CHARS, DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT."""
+        defaults = cls()
+        return cls(
+            max_prompt_chars=_env_int(environ, "PROMPT_MAX_CHARS", defaults.max_prompt_chars),
+            default_max_tokens=_env_int(environ, "DEFAULT_MAX_TOKENS", defaults.default_max_tokens),
+            max_tokens=_env_int(environ, "MAX_TOKENS_LIMIT", defaults.max_tokens),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRequest:
+    prompt: str
+    max_tokens: int
+    token_delay_ms: int | None = None  # built-in generator: pause before each token
+    fail_after: int | None = None  # built-in generator: fail after this many tokens
+
+
+class RequestError(Exception):
+    """A request answered with a 4xx JSON error instead of a stream."""
+
+    def __init__(self, status_code: int, code: str, message: str, **headers: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.headers = {"Content-Type": "application/json", **headers}
+
+    @property
+    def body(self) -> bytes:
+        return json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The response head, in the shape ``HttpResponseStream.from_`` takes."""
+        return {"statusCode": self.status_code, "headers": dict(self.headers)}
+
+
+def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> PromptRequest:
+    """The request a Function URL event asks for; raises RequestError if it is not valid."""
+    limits = limits or Limits.from_env()
+    method = _method(event)
+    if method not in ALLOWED_METHODS:
+        raise RequestError(
+            405,
+            "method_not_allowed",
+            f"Use GET or POST, not {method}.",
+            Allow=", ".join(ALLOWED_METHODS),
+        )
+    fields: dict[str, Any] = dict(event.get("queryStringParameters") or {})
+    if method == "POST":
+        fields.update(_json_body(event))
+
+    prompt = fields.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RequestError(
+            400, "missing_prompt", 'Give a non-empty "prompt" (query parameter or JSON body).'
+        )
+    if len(prompt) > limits.max_prompt_chars:
+        raise RequestError(
+            413,
+            "prompt_too_long",
+            f"The prompt has {len(prompt)} characters; the limit is {limits.max_prompt_chars}.",
+        )
+    max_tokens = _integer(fields, "max_tokens", 1, limits.max_tokens)
+    return PromptRequest(
+        prompt=prompt,
+        max_tokens=limits.default_max_tokens if max_tokens is None else max_tokens,
+        token_delay_ms=_integer(fields, "token_delay_ms", 0, limits.max_token_delay_ms),
+        fail_after=_integer(fields, "fail_after", 0, limits.max_tokens),
+    )
+
+
+def _method(event: Mapping[str, Any]) -> str:
+    http = (event.get("requestContext") or {}).get("http")
+    if not isinstance(http, Mapping) or not isinstance(http.get("method"), str):
+        raise RequestError(
+            400,
+            "invalid_event",
+            "Expected a Function URL event (payload format 2.0) with requestContext.http.method.",
+        )
+    return http["method"].upper()
+
+
+def _json_body(event: Mapping[str, Any]) -> dict[str, Any]:
+    body = event.get("body")
+    if not body:
+        return {}
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(400, "invalid_body", "The body is not valid base64.") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError(400, "invalid_body", "The body is not UTF-8 text.") from None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise RequestError(400, "invalid_json", f"The body is not valid JSON: {error}.") from None
+    if not isinstance(document, dict):
+        raise RequestError(400, "invalid_json", "The body must be a JSON object.")
+    return document
+
+
+def _integer(fields: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    """An optional integer field, given as a JSON number or a query-string digit string."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise RequestError(
+            400, f"invalid_{name}", f'"{name}" must be an integer from {low} to {high}.'
+        )
+    return value
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(environ[name])
+    except (KeyError, ValueError):
+        return default

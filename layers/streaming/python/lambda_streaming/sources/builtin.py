@@ -1,0 +1,50 @@
+"""A deterministic text generator: the default source wherever no model is configured.
+
+Same request, same tokens, same pacing: latency comparisons between formats and invoke
+modes then measure the transport, not a model's mood.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from lambda_streaming.prompt import PromptRequest
+from lambda_streaming.sources import SourceError
+
+_TEXT = (
+    "Streaming sends each token as soon as it exists, so the reader starts at once "
+    "instead of waiting for the whole answer; buffering holds everything back until "
+    "the last word is written."
+)
+_WORDS = _TEXT.split()
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinSource:
+    token_delay_ms: int = 50
+    name: str = "builtin"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> BuiltinSource:
+        """Pacing from BUILTIN_TOKEN_DELAY_MS; a request's ``token_delay_ms`` overrides it."""
+        try:
+            return cls(token_delay_ms=max(0, int(environ["BUILTIN_TOKEN_DELAY_MS"])))
+        except (KeyError, ValueError):
+            return cls()
+
+    def tokens(self, request: PromptRequest, cancelled: threading.Event) -> Iterator[str]:
+        delay_ms = self.token_delay_ms if request.token_delay_ms is None else request.token_delay_ms
+        for index in range(request.max_tokens):
+            if request.fail_after is not None and index >= request.fail_after:
+                raise SourceError(
+                    "generator_failed",
+                    f"The built-in generator stopped after {index} tokens, as requested.",
+                )
+            if cancelled.wait(delay_ms / 1000):
+                return "cancelled"
+            word = _WORDS[index % len(_WORDS)]
+            yield word if index == 0 else " " + word
+        return "complete"
