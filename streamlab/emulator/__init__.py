@@ -1,0 +1,1 @@
+"""A local Lambda Function URL emulator that really streams."""

@@ -1,0 +1,257 @@
+"""The emulator's engine: functions of a SAM template run as Lambda runs them.
+
+A pool of execution environments per function: an idle (warm) one is reused, a new
+(cold) one is started when all are busy, and the number of invocations in flight across
+all functions is capped like an account's concurrency limit. The fronts talk to it only
+through ``invocation.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from pathlib import Path
+from typing import Any
+
+from streamlab.emulator.environment import (
+    EnvironmentStartError,
+    ExecutionEnvironment,
+    OptDir,
+    decode_client_context,
+)
+from streamlab.emulator.invocation import (
+    FunctionError,
+    FunctionSpec,
+    InvocationEvent,
+    TooManyRequests,
+    UnknownFunction,
+)
+from streamlab.emulator.logs import LambdaLog
+from streamlab.emulator.runtime_api import Invocation, function_error
+from streamlab.emulator.template import ParameterOverrides, load_functions
+
+DEFAULT_MAX_CONCURRENCY = 10
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class Engine:
+    """Runs the functions of a template; implements ``invocation.Engine``.
+
+    ``await start()`` before serving and ``await stop()`` after: stop kills every runtime
+    process group (an ``atexit`` hook and each child's parent-death signal are the
+    backstops when the emulator dies without calling it).
+    """
+
+    def __init__(
+        self,
+        functions: Mapping[str, FunctionSpec],
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        region: str | None = None,
+        log: LambdaLog | None = None,
+    ) -> None:
+        self.functions: Mapping[str, FunctionSpec] = dict(functions)
+        self.max_concurrency = max_concurrency
+        self.region = region or default_region()
+        self.log = log or LambdaLog()
+        self.cold_starts: Counter[str] = Counter()
+        self.in_flight = 0
+        self._idle: dict[str, list[ExecutionEnvironment]] = {name: [] for name in self.functions}
+        self._busy: set[ExecutionEnvironment] = set()
+        self._opt: dict[str, OptDir] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        atexit.register(self._kill_all)
+
+    @classmethod
+    def from_template(
+        cls,
+        template: str | Path,
+        parameter_overrides: ParameterOverrides = None,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        region: str | None = None,
+        log: LambdaLog | None = None,
+    ) -> Engine:
+        """Loads the functions with SAM CLI (raises template.TemplateError)."""
+        region = region or default_region()
+        functions = load_functions(template, parameter_overrides, region=region)
+        return cls(functions, max_concurrency=max_concurrency, region=region, log=log)
+
+    async def start(self) -> None:
+        """Prepares every function's /opt. Environments start on first use (cold starts)."""
+        self._stopping = False
+        atexit.unregister(self._kill_all)  # registered once, also after a stop and restart
+        atexit.register(self._kill_all)
+        for name in self.functions:
+            self._opt_dir(name)
+
+    async def stop(self) -> None:
+        """Stops every environment; invocations still running end with Runtime.ExitError."""
+        self._stopping = True
+        environments = [*self._busy, *(env for envs in self._idle.values() for env in envs)]
+        await asyncio.gather(*(env.stop() for env in environments), return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        for envs in self._idle.values():
+            envs.clear()
+        self._busy.clear()
+        for opt in self._opt.values():
+            opt.cleanup()
+        self._opt.clear()
+        atexit.unregister(self._kill_all)
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
+        request_id: str | None = None,
+    ) -> AsyncIterator[InvocationEvent]:
+        """Starts one invocation now; the iterator follows its response.
+
+        Raises UnknownFunction or TooManyRequests at once. The invocation runs to its end
+        whether or not the iterator is consumed.
+        """
+        spec = self.functions.get(function_name)
+        if spec is None:
+            raise UnknownFunction(function_name)
+        if self._stopping:
+            raise TooManyRequests("The emulator is shutting down")
+        if self.in_flight >= self.max_concurrency:
+            raise TooManyRequests(
+                f"Rate Exceeded: {self.in_flight} invocations in flight "
+                f"(--max-concurrency {self.max_concurrency})"
+            )
+        self.in_flight += 1
+        invocation = Invocation(
+            payload,
+            timeout_s=spec.timeout_s,
+            request_id=request_id,
+            client_context=decode_client_context(client_context),
+        )
+        invocation.add_end_callback(self._ended)
+        self._spawn(self._run(spec, invocation))
+        return InvocationStream(invocation)
+
+    def _ended(self, invocation: Invocation) -> None:
+        self.in_flight -= 1
+
+    async def _run(self, spec: FunctionSpec, invocation: Invocation) -> None:
+        try:
+            environment = await self._acquire(spec)
+        except EnvironmentStartError as exc:
+            invocation.finish(exc.error)
+            return
+        except BaseException:
+            invocation.finish(_internal_error())
+            raise
+        try:
+            await environment.run(invocation)
+        except BaseException:
+            environment.kill()
+            invocation.finish(_internal_error())
+            raise
+
+    async def _acquire(self, spec: FunctionSpec) -> ExecutionEnvironment:
+        idle = self._idle[spec.name]
+        while idle:
+            environment = idle.pop()  # the most recently used: the warmest
+            if environment.reusable:
+                self._busy.add(environment)
+                return environment
+            self._spawn(environment.stop())
+        environment = ExecutionEnvironment(
+            spec, self._opt_dir(spec.name), self.log, region=self.region
+        )
+        environment.on_released = self._release
+        self._busy.add(environment)
+        self.cold_starts[spec.name] += 1
+        try:
+            await environment.start()
+        except BaseException:
+            self._busy.discard(environment)
+            raise
+        return environment
+
+    def _release(self, environment: ExecutionEnvironment) -> None:
+        """Runs as an invocation ends: a healthy environment is warm for the next one."""
+        self._busy.discard(environment)
+        if environment.reusable and not self._stopping:
+            self._idle[environment.spec.name].append(environment)
+        else:
+            self._spawn(environment.stop())
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _opt_dir(self, name: str) -> Path:
+        opt = self._opt.get(name)
+        if opt is None:
+            opt = self._opt[name] = OptDir(self.functions[name].layer_dirs)
+        return opt.path
+
+    def environments(self, function_name: str) -> list[ExecutionEnvironment]:
+        """The function's live environments, busy or idle (for tests and status pages)."""
+        busy = [env for env in self._busy if env.spec.name == function_name]
+        return busy + [env for env in self._idle.get(function_name, []) if not env.dead]
+
+    def _kill_all(self) -> None:
+        for env in [*self._busy, *(env for envs in self._idle.values() for env in envs)]:
+            process = env.process
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def _internal_error() -> FunctionError:
+    return function_error("Runtime.Unknown", "The emulator failed to run the invocation")
+
+
+class InvocationStream:
+    """What ``Engine.invoke`` returns: the invocation's events, for one consumer.
+
+    Dropping it (client disconnect, ``break``, cancellation) detaches the consumer; the
+    invocation itself goes on, its output read and discarded.
+    """
+
+    def __init__(self, invocation: Invocation) -> None:
+        self.invocation = invocation
+
+    @property
+    def request_id(self) -> str:
+        return self.invocation.request_id
+
+    def __aiter__(self) -> InvocationStream:
+        return self
+
+    async def __anext__(self) -> InvocationEvent:
+        try:
+            return await self.invocation.__anext__()
+        except asyncio.CancelledError:
+            self.invocation.detach()
+            raise
+
+    async def aclose(self) -> None:
+        self.invocation.detach()
+
+    def __del__(self) -> None:
+        self.invocation.detach()

@@ -1,0 +1,148 @@
+"""``streamlab serve``: load the template, start engine and HTTP server, run until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from streamlab.emulator.invocation import Engine
+from streamlab.emulator.server import EmulatorServer, RouteSetup
+
+log = logging.getLogger("streamlab.emulator")
+
+# Modules that add pages to the server (``setup_routes(app, engine)``), mounted when present.
+PAGE_MODULES: tuple[str, ...] = ("streamlab.emulator.page", "streamlab.compare.page")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="local Function URLs that really stream, plus the Lambda API for boto3",
+        description=(
+            "Serves every function of a SAM template that has a FunctionUrlConfig at "
+            "http://HOST:PORT/<LogicalId>/, running each function's real runtime, and answers "
+            "boto3's invoke / invoke_with_response_stream (endpoint_url=http://HOST:PORT)."
+        ),
+    )
+    parser.add_argument("--template", "-t", default="template.yaml", help="SAM template")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", "-p", type=int, default=3000, help="port (0: any free port)")
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=None,
+        metavar="OVERRIDE",
+        help="template parameters, as sam takes them: Key=Value ...",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=10,
+        help="execution environments per function; requests beyond it get 429 (default 10)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="accept unsigned requests on AWS_IAM Function URLs and the Lambda API",
+    )
+    parser.set_defaults(func=run)
+
+
+def page_route_setups() -> list[RouteSetup]:
+    """The present page modules' ``setup_routes``; one that fails is logged, not fatal."""
+    setups: list[RouteSetup] = []
+    for name in PAGE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            log.exception("page module %s cannot be imported; serving without it", name)
+            continue
+        setups.append(_guarded(name, module.setup_routes))
+    return setups
+
+
+def _guarded(name: str, setup: RouteSetup) -> RouteSetup:
+    def mount(app: web.Application, engine: Engine) -> None:
+        try:
+            setup(app, engine)
+        except Exception:
+            log.exception("page module %s failed to mount; serving without it", name)
+
+    return mount
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamlab.emulator.template import TemplateError
+
+    try:
+        return asyncio.run(serve(args))
+    except TemplateError as exc:
+        print(f"streamlab serve: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def serve(args: argparse.Namespace) -> int:
+    from streamlab.emulator.engine import Engine as LocalEngine
+
+    overrides = " ".join(args.parameter_overrides) if args.parameter_overrides else None
+    engine = LocalEngine.from_template(
+        Path(args.template), overrides, max_concurrency=args.max_concurrency
+    )
+    server = EmulatorServer(
+        engine,
+        host=args.host,
+        port=args.port,
+        auth=not args.no_auth,
+        route_setups=page_route_setups(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await engine.start()
+    try:
+        await server.start()
+        print_banner(server, auth=not args.no_auth)
+        await stop.wait()
+        print("stopping ...", flush=True)
+    finally:
+        await server.stop()
+        await engine.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signum)
+    return 0
+
+
+def print_banner(server: EmulatorServer, *, auth: bool) -> None:
+    listings = server.listings()
+    if not listings:
+        print("no function in the template has a FunctionUrlConfig", flush=True)
+    for listing in listings:
+        auth_note = "" if auth or listing.auth_type == "NONE" else " (not enforced: --no-auth)"
+        print(
+            f"{listing.url}  {listing.invoke_mode}  {listing.auth_type}{auth_note}"
+            f"  [{listing.function_name}]",
+            flush=True,
+        )
+    print(f"Lambda API for boto3: endpoint_url={server.base_url}", flush=True)
+    if server.verifier is not None and not server.verifier.has_credentials:
+        print(
+            "WARNING: no local AWS credentials: every signed request (AWS_IAM URLs, Lambda API) "
+            "will be refused. Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile, "
+            "or use --no-auth.",
+            flush=True,
+        )
+    print("Ctrl-C to stop", flush=True)

@@ -1,0 +1,114 @@
+"""The emulator's one HTTP server: every Function URL under ``/<LogicalId>``, plus the Lambda API.
+
+``/`` itself is left to pages that other parts of streamlab mount through ``route_setups``
+(callables that receive the application and the engine before the server starts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from streamlab.emulator.auth import SigV4Verifier
+from streamlab.emulator.function_url import FunctionUrl
+from streamlab.emulator.invocation import Engine
+from streamlab.emulator.lambda_api import LambdaApi
+from streamlab.emulator.results import MAX_REQUEST_PAYLOAD
+
+log = logging.getLogger("streamlab.emulator")
+
+RouteSetup = Callable[[web.Application, Engine], None]
+ENGINE_KEY = web.AppKey("engine", object)
+
+# Requests are read whole (Lambda events are bounded); leave room to answer 413 ourselves.
+_CLIENT_MAX_SIZE = 2 * MAX_REQUEST_PAYLOAD
+
+
+@dataclass(frozen=True)
+class UrlListing:
+    """One line of the start-up banner."""
+
+    function_name: str
+    url: str
+    invoke_mode: str
+    auth_type: str
+
+
+def create_app(
+    engine: Engine,
+    *,
+    verifier: SigV4Verifier | None,
+    route_setups: Iterable[RouteSetup] = (),
+) -> web.Application:
+    """All routes; ``verifier=None`` turns SigV4 checking off (``--no-auth``)."""
+    app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
+    app[ENGINE_KEY] = engine
+    LambdaApi(engine, verifier).add_routes(app)
+    for spec in engine.functions.values():
+        if spec.url is None:
+            continue
+        front = FunctionUrl(engine, spec, verifier)
+        app.router.add_route("*", front.prefix, front.handle)
+        app.router.add_route("*", front.prefix + "/{tail:.*}", front.handle)
+    for setup in route_setups:
+        setup(app, engine)
+    return app
+
+
+class EmulatorServer:
+    """Binds the application to a host and port (0 picks a free one) and stops it cleanly."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        auth: bool = True,
+        verifier: SigV4Verifier | None = None,
+        route_setups: Iterable[RouteSetup] = (),
+    ) -> None:
+        self.engine = engine
+        self.host = host
+        self.port = port
+        active_verifier = (verifier or SigV4Verifier()) if auth else None
+        self.verifier = active_verifier
+        self.app = create_app(engine, verifier=active_verifier, route_setups=route_setups)
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        # No access log: the engine logs every invocation (START/END/REPORT) already.
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        addresses = self._runner.addresses
+        if addresses:
+            self.port = addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def listings(self) -> list[UrlListing]:
+        return [
+            UrlListing(
+                function_name=spec.name,
+                url=f"{self.base_url}/{spec.name}/",
+                invoke_mode=spec.url.invoke_mode,
+                auth_type=spec.url.auth_type,
+            )
+            for spec in self.engine.functions.values()
+            if spec.url is not None
+        ]

@@ -1,0 +1,153 @@
+"""Reads a SAM template into FunctionSpecs with SAM CLI's own providers.
+
+SAM CLI already resolves what a hand-written reader would get subtly wrong: the
+Serverless transform, ``Globals``, parameters and intrinsics, layer references, paths
+relative to the template. This module only maps its ``Function`` tuples onto the
+emulator's vocabulary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from streamlab.emulator.invocation import CorsConfig, FunctionSpec, FunctionUrl
+
+# Before samcli is imported: it reads this to decide whether to send telemetry.
+os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
+
+log = logging.getLogger(__name__)
+
+ParameterOverrides = str | Mapping[str, Any] | None
+
+
+class TemplateError(Exception):
+    """The template cannot be loaded or names something the emulator cannot run."""
+
+
+def parse_parameter_overrides(overrides: ParameterOverrides) -> dict[str, str]:
+    """Accepts ``--parameter-overrides`` exactly as ``sam`` does (``K=V ...``,
+    ``ParameterKey=K,ParameterValue=V``, ``file://params.yaml``), or a mapping."""
+    if not overrides:
+        return {}
+    if isinstance(overrides, Mapping):
+        return {str(key): str(value) for key, value in overrides.items()}
+    import click
+    from samcli.cli.types import CfnParameterOverridesType
+
+    try:
+        parsed = CfnParameterOverridesType().convert(overrides, None, None)
+    except click.BadParameter as exc:
+        raise TemplateError(f"Invalid parameter overrides: {exc.format_message()}") from exc
+    return {str(key): str(value) for key, value in parsed.items()}
+
+
+def load_functions(
+    template: str | Path,
+    parameter_overrides: ParameterOverrides = None,
+    *,
+    region: str | None = None,
+) -> dict[str, FunctionSpec]:
+    """Every runnable function of the template, by logical id (``Child/Fn`` when nested)."""
+    from samcli.lib.providers.exceptions import InvalidLayerReference
+    from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    path = Path(template).resolve()
+    if not path.is_file():
+        raise TemplateError(f"Template not found: {path}")
+    pseudo = {"AWS::Region": region} if region else None
+    overrides = parse_parameter_overrides(parameter_overrides)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # samtranslator's, not ours
+            stacks, _ = SamLocalStackProvider.get_stacks(
+                str(path), parameter_overrides=overrides, global_parameter_overrides=pseudo
+            )
+            provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
+            functions = list(provider.get_all())
+        specs = {}
+        remote: dict[str, list[str]] = {}
+        for function in functions:
+            spec = _to_spec(function)
+            if spec is not None:
+                specs[spec.name] = spec
+                for layer in function.layers:
+                    if not layer.codeuri:
+                        remote.setdefault(layer.arn, []).append(spec.name)
+    except InvalidLayerReference as exc:
+        raise TemplateError(str(exc)) from exc
+    except TemplateError:
+        raise
+    except Exception as exc:  # samcli raises many types for a template it cannot read
+        raise TemplateError(f"Cannot load {path}: {exc}") from exc
+    for arn, names in remote.items():
+        # Nothing is downloaded: what a remote layer (e.g. Powertools) provides must come
+        # from the local environment instead.
+        log.warning("Remote layer %s (%s) skipped: not downloaded", arn, ", ".join(names))
+    return specs
+
+
+def _to_spec(function: Any) -> FunctionSpec | None:
+    name = function.full_path
+    if function.packagetype != "Zip" or not function.codeuri:
+        log.warning("%s: skipped (only Zip functions with a CodeUri run locally)", name)
+        return None
+    if not function.handler or not function.runtime:
+        log.warning("%s: skipped (no Handler or Runtime)", name)
+        return None
+    return FunctionSpec(
+        name=name,
+        handler=function.handler,
+        runtime=function.runtime,
+        code_dir=Path(function.codeuri),
+        layer_dirs=tuple(Path(layer.codeuri) for layer in function.layers if layer.codeuri),
+        environment=_variables(name, function.environment),
+        timeout_s=float(function.timeout or 3),
+        memory_mb=int(function.memory or 128),
+        architecture=(function.architectures or ["x86_64"])[0],
+        url=_function_url(function.function_url_config),
+    )
+
+
+def _variables(name: str, environment: Mapping[str, Any] | None) -> dict[str, str]:
+    variables = (environment or {}).get("Variables") or {}
+    resolved = {}
+    for key, value in variables.items():
+        if isinstance(value, bool):
+            resolved[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            resolved[key] = str(value)
+        else:
+            # An intrinsic SAM cannot resolve locally (e.g. GetAtt of a table): AWS would
+            # have a value; here it is empty, as under ``sam local``.
+            log.warning("%s: environment variable %s is unresolved locally (%s)", name, key, value)
+            resolved[key] = ""
+    return resolved
+
+
+def _function_url(config: Mapping[str, Any] | None) -> FunctionUrl | None:
+    if not config:
+        return None
+    cors = config.get("Cors")
+    return FunctionUrl(
+        auth_type=config.get("AuthType", "AWS_IAM"),
+        invoke_mode=config.get("InvokeMode", "BUFFERED"),
+        cors=_cors(cors) if isinstance(cors, Mapping) else None,
+    )
+
+
+def _cors(cors: Mapping[str, Any]) -> CorsConfig:
+    max_age = cors.get("MaxAge")
+    return CorsConfig(
+        allow_origins=tuple(cors.get("AllowOrigins") or ()),
+        allow_methods=tuple(cors.get("AllowMethods") or ()),
+        allow_headers=tuple(cors.get("AllowHeaders") or ()),
+        expose_headers=tuple(cors.get("ExposeHeaders") or ()),
+        allow_credentials=bool(cors.get("AllowCredentials", False)),
+        max_age=int(max_age) if max_age is not None else None,
+    )

@@ -1,0 +1,173 @@
+"""The SAM application: lint, build, and what SAM CLI reads out of the template."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SAM = Path(sys.executable).with_name("sam")
+STREAMING = ("RawTextFunction", "SseFunction", "JsonlFunction")
+TWINS = tuple("Buffered" + name for name in STREAMING)
+
+
+def sam(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    return subprocess.run(
+        [str(SAM), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+def test_sam_validate_lint() -> None:
+    result = sam("validate", "--lint", "--template-file", str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_build_without_a_container(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    result = sam(
+        "build",
+        "--template-file",
+        str(TEMPLATE),
+        "--build-dir",
+        str(build),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in STREAMING + TWINS:
+        assert (build / name / "app.py").is_file(), name
+    built = (build / "template.yaml").read_text()
+    assert "StreamingLayer" in built
+
+
+def functions(**overrides: str) -> dict[str, object]:
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE), parameter_overrides=overrides)
+    provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
+    return {f.name: f for f in provider.get_all()}
+
+
+def test_each_function_streams_through_the_layer() -> None:
+    found = functions()
+    assert set(STREAMING + TWINS) <= set(found)
+    for name in STREAMING + TWINS:
+        function = found[name]
+        variables = function.environment["Variables"]
+        assert function.runtime == "python3.13" and function.architectures == ["arm64"]
+        assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/stream-bootstrap"
+        mode = "BUFFERED" if name in TWINS else "RESPONSE_STREAM"
+        assert function.function_url_config["InvokeMode"] == mode, name
+        assert variables["STREAM_INVOKE_MODE"] == mode, name
+        assert function.function_url_config["AuthType"] == "AWS_IAM", name
+        assert function.layers[0].name == "StreamingLayer"
+        assert "AWSLambdaPowertoolsPythonV3-python313-arm64" in function.layers[1].name
+        assert function.logging_config["LogFormat"] == "JSON"
+
+
+def test_parameters_reach_the_functions() -> None:
+    found = functions(
+        FunctionUrlAuthType="NONE",
+        ModelId="us.amazon.nova-micro-v1:0",
+        CorsAllowOrigins="https://a.example,http://localhost:3000",
+    )
+    sse = found["SseFunction"]
+    assert sse.function_url_config["AuthType"] == "NONE"
+    assert sse.function_url_config["Cors"]["AllowOrigins"] == [
+        "https://a.example",
+        "http://localhost:3000",
+    ]
+    assert sse.environment["Variables"]["MODEL_ID"] == "us.amazon.nova-micro-v1:0"
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """Reads !Ref, !Sub ... as plain {"Ref": ...} mappings."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, object]:
+    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: object = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, object]:
+    return yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)
+
+
+def test_bedrock_access_only_for_the_chosen_model(template: dict) -> None:
+    policy = template["Resources"]["BedrockStreamPolicy"]
+    assert policy["Condition"] == "UseBedrock"
+    assert template["Conditions"]["UseBedrock"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ModelId"}, ""]}]
+    }
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        assert statement["Action"] == "bedrock:InvokeModelWithResponseStream"
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        scoped = [r["Fn::Sub"] for r in resources]
+        if "Condition" in statement:  # models reached through the chosen inference profile
+            (arn,) = statement["Condition"]["StringEquals"].values()
+            assert arn["Fn::Sub"].endswith("inference-profile/${ModelId}")
+        else:
+            assert all(r.endswith("/${ModelId}") for r in scoped)
+    for name in STREAMING + TWINS:
+        policies = template["Resources"][name]["Properties"]["Policies"]
+        assert policies == [
+            {"Fn::If": ["UseBedrock", {"Ref": "BedrockStreamPolicy"}, {"Ref": "AWS::NoValue"}]}
+        ]
+
+
+def test_parameters_are_constrained_and_described(template: dict) -> None:
+    parameters = template["Parameters"]
+    assert parameters["FunctionUrlAuthType"]["AllowedValues"] == ["AWS_IAM", "NONE"]
+    assert parameters["FunctionUrlAuthType"]["Default"] == "AWS_IAM"
+    assert parameters["DeployBufferedTwins"]["AllowedValues"] == ["true", "false"]
+    assert parameters["ModelId"]["Default"] == ""
+    assert all(p.get("Description") for p in parameters.values())
+
+
+def test_twins_and_outputs(template: dict) -> None:
+    resources, outputs = template["Resources"], template["Outputs"]
+    for name in TWINS:
+        assert resources[name]["Condition"] == "WithBufferedTwins"
+        assert outputs[f"{name}Url"]["Condition"] == "WithBufferedTwins"
+    for name in STREAMING + TWINS:
+        assert outputs[f"{name}Url"]["Value"] == {"Fn::GetAtt": f"{name}Url.FunctionUrl"}
+        assert outputs[f"{name}Name"]["Value"] == {"Ref": name}
+
+
+def test_public_urls_get_both_permissions(template: dict) -> None:
+    resources = template["Resources"]
+    for name in STREAMING + TWINS:
+        base = name.removesuffix("Function")
+        url = resources[f"{base}PublicUrlPermission"]["Properties"]
+        invoke = resources[f"{base}PublicInvokePermission"]["Properties"]
+        assert (url["Action"], url["FunctionUrlAuthType"]) == ("lambda:InvokeFunctionUrl", "NONE")
+        assert (invoke["Action"], invoke["InvokedViaFunctionUrl"]) == (
+            "lambda:InvokeFunction",
+            True,
+        )
+        assert url["FunctionName"] == invoke["FunctionName"] == {"Ref": name}
+
+
+def test_observability_defaults(template: dict) -> None:
+    function = template["Globals"]["Function"]
+    assert function["Tracing"] == "Active"
+    assert function["LoggingConfig"]["LogFormat"] == "JSON"
+    assert function["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
