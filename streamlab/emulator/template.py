@@ -69,7 +69,8 @@ def load_functions(
                 str(path), parameter_overrides=overrides, global_parameter_overrides=pseudo
             )
             provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
-            functions = list(provider.get_all())
+            absent = _absent_by_condition(stacks)
+            functions = [f for f in provider.get_all() if f.full_path not in absent]
         specs = {}
         remote: dict[str, list[str]] = {}
         for function in functions:
@@ -90,6 +91,43 @@ def load_functions(
         # from the local environment instead.
         log.warning("Remote layer %s (%s) skipped: not downloaded", arn, ", ".join(names))
     return specs
+
+
+def _absent_by_condition(stacks: list[Any]) -> set[str]:
+    """Full paths of the resources whose ``Condition`` is false.
+
+    SAM CLI's providers build every resource whatever its ``Condition``; CloudFormation
+    would not create these (e.g. the buffered twins unless ``DeployBufferedTwins=true``).
+    The conditions are evaluated by SAM CLI's own intrinsic resolver, with the same
+    parameter values (defaults, pseudo-parameters, overrides) it resolved the stack with.
+    """
+    from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
+    from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
+    from samcli.lib.providers.provider import get_full_path
+    from samcli.lib.providers.sam_base_provider import SamBaseProvider
+
+    absent = set()
+    for stack in stacks:
+        template = stack.template_dict
+        conditions = template.get("Conditions") or {}
+        if not conditions:
+            continue
+        values = SamBaseProvider._get_parameter_values(template, stack.parameters)
+        symbols = IntrinsicsSymbolTable(logical_id_translator=values, template=template)
+        resolver = IntrinsicResolver(template=template, symbol_resolver=symbols)
+        for logical_id, resource in (template.get("Resources") or {}).items():
+            condition = resource.get("Condition") if isinstance(resource, Mapping) else None
+            if condition in conditions and not _holds(resolver, conditions[condition], condition):
+                absent.add(get_full_path(stack.stack_path, logical_id))
+    return absent
+
+
+def _holds(resolver: Any, condition: Any, name: str) -> bool:
+    try:
+        return bool(resolver.intrinsic_property_resolver(condition, ignore_errors=False))
+    except Exception as exc:  # an intrinsic SAM cannot evaluate locally: keep the resource
+        log.warning("Condition %s cannot be evaluated locally (%s): assumed true", name, exc)
+        return True
 
 
 def _to_spec(function: Any) -> FunctionSpec | None:

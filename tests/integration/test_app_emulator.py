@@ -34,7 +34,7 @@ def last_marker(function: str, count: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with emulator(ROOT / "template.yaml") as url:
+    with emulator(ROOT / "template.yaml", DeployBufferedTwins="true") as url:
         yield url
 
 

@@ -92,3 +92,11 @@ def test_parameter_overrides_from_a_file(tmp_path: Path) -> None:
 def test_a_missing_template_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="Template not found"):
         load_functions(tmp_path / "nope.yaml")
+
+
+def test_resources_whose_condition_is_false_are_not_served() -> None:
+    # SAM CLI's providers ignore Conditions; CloudFormation would not create these twins.
+    project = Path(__file__).resolve().parents[2] / "template.yaml"
+    twins = {"BufferedRawTextFunction", "BufferedSseFunction", "BufferedJsonlFunction"}
+    assert not twins & set(load_functions(project))
+    assert twins <= set(load_functions(project, "DeployBufferedTwins=true"))
