@@ -11,6 +11,7 @@ from __future__ import annotations
 import _socket  # the C module: socket.py's wrappers (enum, selectors) cost ms of cold start
 import json
 import sys
+from time import monotonic
 
 from lambda_streaming.chunked import chunks, last_chunk
 
@@ -24,6 +25,9 @@ PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
 _MAX_HEAD = 1 << 20
+# A keep-alive connection idle longer than this is probed before reuse: a peer may have closed
+# it meanwhile. Shorter gaps (next -> response, chunk -> chunk) skip the probe's two syscalls.
+_PROBE_AFTER_IDLE_S = 1.0
 
 
 class RuntimeApiError(Exception):
@@ -93,13 +97,19 @@ class RuntimeApiClient:
         self._common = f"Host: {address}\r\nUser-Agent: {agent}\r\n".encode("latin-1")
         self._sock: _socket.socket | None = None
         self._buffer = bytearray()  # bytes received but not yet parsed
-        self._used = False
+        self._idle_since: float | None = None  # when the last reply was read; None: mid-request
 
     # --- connection -------------------------------------------------------------------------
 
     def _connection(self) -> _socket.socket:
         sock = self._sock
-        if sock is not None and self._used and not _still_open(sock):
+        idle_since = self._idle_since
+        if (
+            sock is not None
+            and idle_since is not None
+            and monotonic() - idle_since > _PROBE_AFTER_IDLE_S
+            and not _still_open(sock)
+        ):
             self.close()
             sock = None
         if sock is None:
@@ -116,7 +126,6 @@ class RuntimeApiClient:
             sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             self._sock = sock
             self._buffer.clear()
-            self._used = False
         return sock
 
     def close(self) -> None:
@@ -128,7 +137,7 @@ class RuntimeApiClient:
     def _send(self, parts: Sequence[bytes]) -> None:
         """Write all buffers in one system call where the kernel takes them (no copies)."""
         sock = self._connection()
-        self._used = True
+        self._idle_since = None
         try:
             sent = sock.sendmsg(parts)
             total = sum(map(len, parts))
@@ -195,6 +204,8 @@ class RuntimeApiClient:
             raise
         if headers.get("connection", "").lower() == "close":
             self.close()
+        else:
+            self._idle_since = monotonic()
         return status, headers, body
 
     def _read_chunked(self) -> bytes:
