@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m streamlab bench runtime`` compares runtime clients (see runtime.py)."""

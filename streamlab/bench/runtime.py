@@ -1,0 +1,125 @@
+"""``streamlab bench runtime``: our runtime against AWS's Python and Node.js clients.
+
+Rounds alternate the clients (A B C A B C ...) so that a noisy neighbour slows all of them,
+and ratios are taken within a round before the median, as PEERS.md's "measuring fairly" asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from streamlab.bench import measure
+from streamlab.bench.clients import RuntimeClient, Workload
+
+MiB = 1024 * 1024
+NOOP_EVENT = b'{"bench": "noop"}'
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    rounds: int = 5
+    seconds: float = 2.0  # measured window of each no-op run
+    warmup_s: float = 0.3
+    bulk_bytes: int = 64 * MiB
+    piece_bytes: int = 64 * 1024
+    bulk_count: int = 8  # measured bodies per bulk run (after one warm-up body)
+    startups: int = 5  # start-up samples per client and round
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        """A smoke test in a few seconds: every code path, figures too noisy to judge by."""
+        return cls(
+            rounds=1, seconds=0.25, warmup_s=0.05, bulk_bytes=4 * MiB, bulk_count=1, startups=1
+        )
+
+
+# metric name -> (client key -> one value per round)
+Samples = dict[str, dict[str, list[float]]]
+
+
+@dataclass
+class BenchResult:
+    config: BenchConfig
+    clients: Sequence[RuntimeClient]
+    samples: Samples = field(default_factory=dict)
+
+    def add(self, metric: str, client: RuntimeClient, value: float | None) -> None:
+        if value is not None:
+            self.samples.setdefault(metric, {}).setdefault(client.key, []).append(value)
+
+    def values(self, metric: str, key: str) -> list[float]:
+        return self.samples.get(metric, {}).get(key, [])
+
+    def median(self, metric: str, key: str) -> float | None:
+        values = self.values(metric, key)
+        return statistics.median(values) if values else None
+
+    def ratio(self, metric: str, key: str, other: str) -> float | None:
+        """Median of the per-round ``key`` / ``other``: noise shared by a round cancels out."""
+        pairs = [
+            a / b
+            for a, b in zip(self.values(metric, key), self.values(metric, other), strict=False)
+            if b
+        ]
+        return statistics.median(pairs) if pairs else None
+
+
+WORKLOAD_METRIC = {
+    Workload.NOOP_BUFFERED: "noop_buffered",
+    Workload.NOOP_STREAMED: "noop_streamed",
+    Workload.BULK: "bulk",
+}
+
+
+def run_bench(
+    clients: Sequence[RuntimeClient],
+    config: BenchConfig,
+    progress: Callable[[str], None] = lambda line: None,
+) -> BenchResult:
+    return asyncio.run(_run(clients, config, progress))
+
+
+async def _run(
+    clients: Sequence[RuntimeClient], config: BenchConfig, progress: Callable[[str], None]
+) -> BenchResult:
+    result = BenchResult(config, clients)
+    for client in clients:  # unmeasured: fills caches and fails fast with the client's log
+        await measure.startup(client)
+    for number in range(1, config.rounds + 1):
+        progress(f"round {number}/{config.rounds}")
+        for workload in Workload:
+            for client in clients:
+                if client.supports(workload):
+                    await _measure(result, client, workload)
+        round_startups: dict[str, list[float]] = {client.key: [] for client in clients}
+        for _ in range(config.startups):
+            for client in clients:
+                round_startups[client.key].append(await measure.startup(client))
+        for client in clients:
+            result.add("startup_ms", client, 1000 * statistics.median(round_startups[client.key]))
+    return result
+
+
+async def _measure(result: BenchResult, client: RuntimeClient, workload: Workload) -> None:
+    config = result.config
+    metric = WORKLOAD_METRIC[workload]
+    async with measure.running(client, workload) as run:
+        if workload is Workload.BULK:
+            rate = await measure.bulk(
+                run, config.bulk_bytes, config.piece_bytes, count=config.bulk_count
+            )
+            result.add(metric, client, rate.body_bytes / MiB / rate.seconds)
+            per = 1e6 / (rate.body_bytes / MiB)  # µs per MiB
+        else:
+            rate = await measure.rate(
+                run, NOOP_EVENT, warmup_s=config.warmup_s, seconds=config.seconds
+            )
+            result.add(metric, client, rate.per_second)
+            per = 1e6 / rate.count if rate.count else 0.0  # µs per invocation
+    if rate.client_cpu_s is not None:
+        result.add(f"{metric}_cpu", client, rate.client_cpu_s * per)
+    if rate.seconds > 0:
+        result.add(f"{metric}_server", client, 100 * rate.server_cpu_s / rate.seconds)

@@ -1,0 +1,62 @@
+"""`streamlab bench runtime --quick`: our runtime and awslambdaric run end to end and give figures.
+
+No Node build here (it takes a minute); the figures are not judged (timing belongs to the
+bench, not to tests), but every one must be there: the bench refuses an answer that is an
+error, buffered where a stream was asked for, or short of the bytes asked for, so a missing
+figure means a client answered wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(60)
+def test_quick_bench_prints_figures_for_ours_and_awslambdaric(tmp_path: Path) -> None:
+    pytest.importorskip("awslambdaric")
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "streamlab", "bench", "runtime", "--quick"),
+            *("--clients", "ours,awslambdaric", "--json", str(report)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+
+    header = next(line for line in out.splitlines() if "server ceiling" in line)
+    assert "ours" in header and "awslambdaric" in header
+    figures = {
+        "no-op buffered": 3,  # ceiling, ours, awslambdaric
+        "no-op streamed": 2,  # awslambdaric: n/a
+        "streamed in 64 KiB writes": 2,
+        "start-up to first next": 3,
+    }
+    for title, count in figures.items():
+        line = next(line for line in out.splitlines() if line.startswith(title) or title in line)
+        numbers = re.findall(r"\d[\d,]*(?:\.\d+)?", line.split(")", 1)[1])
+        assert len(numbers) == count, line
+        assert all(float(n.replace(",", "")) > 0 for n in numbers), line
+    assert re.search(r"(PASS|FAIL)  buffered no-op >= 1\.0x awslambdaric: \d+\.\d\dx", out)
+    assert re.search(r"(PASS|FAIL)  start-up no slower than awslambdaric: \d+\.\d\dx", out)
+    assert "SKIP  streamed no-op >= 1.5x the Node client" in out
+
+    document = json.loads(report.read_text())
+    medians = document["medians"]
+    assert medians["noop_buffered"].keys() == {"ceiling", "ours", "awslambdaric"}
+    assert medians["noop_streamed"].keys() == {"ceiling", "ours"}
+    assert medians["bulk"]["ours"] > 0
+    assert document["targets"]["noop_streamed"] is None
