@@ -1,0 +1,67 @@
+"""A prompt in, a streamed answer out: everything the three functions share.
+
+The functions differ only in their wire format, so the whole request-to-response path lives
+here and a handler is one call: ``return prompt_response(event, context, sse, logger=logger)``.
+It returns a ``StreamingResponse`` rather than writing to a stream, which keeps the plain
+``(event, context)`` signature that Powertools' decorators expect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from lambda_streaming.formats import STREAMING_HEADERS
+from lambda_streaming.messages import Done, Error, Message
+from lambda_streaming.pipeline import generate
+from lambda_streaming.prompt import PromptRequest, RequestError, parse_request
+from lambda_streaming.responses import StreamingResponse
+from lambda_streaming.sources import source_from_env
+
+
+class Format(Protocol):
+    """A module of ``lambda_streaming.formats``."""
+
+    MEDIA_TYPE: str
+
+    def encode(self, message: Message) -> bytes: ...
+
+
+class Log(Protocol):
+    """What is logged through: a standard ``logging.Logger`` or Powertools' ``Logger``."""
+
+    def info(self, msg: str, *, extra: dict[str, Any]) -> None: ...
+
+    def warning(self, msg: str, *, extra: dict[str, Any]) -> None: ...
+
+
+def prompt_response(
+    event: dict[str, Any],
+    context: Any,
+    wire_format: Format,
+    *,
+    logger: Log | None = None,
+) -> StreamingResponse:
+    """Bad input gets its 4xx JSON answer before any streaming; good input streams."""
+    log: Log = logger or logging.getLogger(__name__)
+    try:
+        request = parse_request(event)
+    except RequestError as error:
+        log.info("request rejected", extra={"status": error.status_code, "code": error.code})
+        return StreamingResponse(error.body, status_code=error.status_code, headers=error.headers)
+    headers = {"Content-Type": wire_format.MEDIA_TYPE, **STREAMING_HEADERS}
+    return StreamingResponse(_body(request, context, wire_format, log), headers=headers)
+
+
+def _body(request: PromptRequest, context: Any, wire_format: Format, log: Log) -> Iterator[bytes]:
+    """Runs while the runtime streams the response, after the handler has returned."""
+    for message in generate(source_from_env(), request, context):
+        if isinstance(message, Error):
+            log.warning("stream failed", extra={"code": message.code})
+        elif isinstance(message, Done):
+            log.info("stream ended", extra=asdict(message))
+        data = wire_format.encode(message)
+        if data:
+            yield data
