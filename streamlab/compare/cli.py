@@ -1,0 +1,155 @@
+"""``streamlab compare``: measure, then write the report and its figure."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from streamlab.compare.measure import Workload
+from streamlab.compare.targets import Target
+
+DEFAULT_OUTPUT = Path("docs/comparison.md")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="measure buffered against streamed, and the three formats; write docs/comparison.md",
+        description=(
+            "Calls the raw text, SSE and JSON lines functions in RESPONSE_STREAM and BUFFERED "
+            "mode, measures time to first byte / token, gaps, total time and bytes on the "
+            "wire, and writes a Markdown report with a figure. Without --base-url or --stack "
+            "it runs the local emulator from template.yaml itself."
+        ),
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--base-url", help="a running emulator (functions under BASE/<LogicalId>/)")
+    where.add_argument(
+        "--stack", help="a deployed stack: URLs from its outputs (needs DeployBufferedTwins=true)"
+    )
+    parser.add_argument("--region", help="AWS region of --stack (default: your configuration)")
+    parser.add_argument(
+        "--template", type=Path, default=Path("template.yaml"), help="template for the local run"
+    )
+    parser.add_argument("--runs", type=int, default=10, help="measured calls per URL (default 10)")
+    parser.add_argument("--warmup", type=int, default=1, help="uncounted calls per URL first")
+    parser.add_argument("--tokens", type=int, default=50, help="tokens per answer (default 50)")
+    parser.add_argument(
+        "--token-delay",
+        type=int,
+        default=20,
+        metavar="MS",
+        help="built-in generator's pause before each token (default 20 ms)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="report (default docs/comparison.md)"
+    )
+    parser.add_argument(
+        "--plot", type=Path, help="figure (default: the report's name with .svg; .png works too)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamlab.compare.local import EmulatorError
+
+    if args.runs < 1 or args.tokens < 1 or args.token_delay < 0 or args.warmup < 0:
+        print("streamlab compare: --runs and --tokens must be >= 1, the rest >= 0", file=sys.stderr)
+        return 2
+    workload = Workload(tokens=args.tokens, token_delay_ms=args.token_delay)
+    try:
+        with _targets(args) as (targets, description):
+            return _measure_and_write(args, targets, description, workload)
+    except (LookupError, EmulatorError) as error:
+        print(f"streamlab compare: {error}", file=sys.stderr)
+        return 2
+
+
+@contextlib.contextmanager
+def _targets(args: argparse.Namespace) -> Iterator[tuple[list[Target], str]]:
+    from streamlab.compare.targets import local_targets
+
+    if args.base_url:
+        yield local_targets(args.base_url), f"`{args.base_url}`"
+    elif args.stack:
+        from streamlab.compare.stack import stack_targets
+
+        yield stack_targets(args.stack, args.region), f"the deployed stack `{args.stack}`"
+    else:
+        from streamlab.compare.local import LocalEmulator
+
+        template = args.template.resolve()
+        if not template.is_file():
+            raise LookupError(f"no template at {template} (give --template, --base-url or --stack)")
+        print(f"starting the local emulator for {template} ...", file=sys.stderr, flush=True)
+        with LocalEmulator(template) as emulator:
+            print(f"emulator listening at {emulator.base_url}", file=sys.stderr, flush=True)
+            yield (
+                local_targets(emulator.base_url),
+                "the local emulator (`streamlab serve`, `template.yaml` with "
+                "`DeployBufferedTwins=true`) on the same machine",
+            )
+
+
+def _measure_and_write(
+    args: argparse.Namespace, targets: list[Target], description: str, workload: Workload
+) -> int:
+    from streamlab.compare.plot import write_plot
+    from streamlab.compare.report import Machine, ReportContext, write_report
+    from streamlab.compare.runner import run_all
+    from streamlab.compare.stats import summarize
+
+    results = run_all(targets, workload, args.runs, warmup=args.warmup)
+    summaries = [summarize(t.fmt, t.mode, results) for t in targets]
+    failed = [r for r in results if not r.ok]
+    if len(failed) == len(results):
+        print("streamlab compare: every call failed; no report written", file=sys.stderr)
+        return 1
+    # A report with a hole would compare against nothing: better none than a misleading one.
+    empty = [t.label for t, s in zip(targets, summaries, strict=True) if s.failures == s.runs]
+    if empty:
+        print(
+            f"streamlab compare: no call succeeded for {', '.join(empty)}; no report written",
+            file=sys.stderr,
+        )
+        return 1
+    plot_path: Path = args.plot or args.output.with_suffix(".svg")
+    write_plot(summaries, plot_path)
+    context = ReportContext(
+        target_description=description,
+        command=_command_line(args),
+        workload=workload,
+        runs=args.runs,
+        warmup=args.warmup,
+        machine=Machine.this_one(),
+        plot_name=_relative(plot_path, args.output.parent),
+    )
+    write_report(summaries, context, args.output)
+    print(f"wrote {args.output} and {plot_path}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} of {len(results)} calls failed (see the report)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this report (no local paths, unlike sys.argv)."""
+    words = ["python", "-m", "streamlab", "compare"]
+    if args.base_url:
+        words += ["--base-url", args.base_url]
+    elif args.stack:
+        words += ["--stack", args.stack]
+    words += ["--runs", str(args.runs), "--tokens", str(args.tokens)]
+    words += ["--token-delay", str(args.token_delay)]
+    return shlex.join(words)
+
+
+def _relative(path: Path, start: Path) -> str:
+    try:
+        return path.resolve().relative_to(start.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
