@@ -6,14 +6,15 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: serve test lint format browser compare bench clean
+.PHONY: serve test lint format browser peers compare bench clean
 
 ## serve: install if needed, then serve all three functions locally (auth off) with real streaming
 serve: $(INSTALLED)
 	$(BIN)/python -m streamlab serve --template template.yaml --host $(HOST) --port $(PORT) --no-auth
 
-## test: install if needed (Chromium too, for the browser test), then lint and run the whole suite
-test: $(INSTALLED) browser
+## test: install if needed (Chromium for the browser test, Node's runtime client for the parity
+## test), then lint and run the whole suite
+test: $(INSTALLED) browser peers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -42,5 +43,9 @@ $(INSTALLED): pyproject.toml
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 
+## peers: AWS's Node.js runtime client, the reference our bytes are compared with (best effort)
+peers:
+	@sh scripts/install-node-ric.sh
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log
