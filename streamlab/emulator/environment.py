@@ -29,10 +29,10 @@ from pathlib import Path
 
 from streamlab.emulator.invocation import FunctionError, FunctionSpec
 from streamlab.emulator.logs import LambdaLog, max_memory_mb
+from streamlab.emulator.output import RuntimeOutput
 from streamlab.emulator.runtime_api import Invocation, RuntimeApiServer, function_error
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
-OUTPUT_LINE_LIMIT = 1024 * 1024
 
 # Variables taken from the emulator's own environment: what a process needs to run at all,
 # and the local AWS credentials (Lambda would give the function its role's credentials).
@@ -142,12 +142,13 @@ class ExecutionEnvironment:
         self.base_environment = os.environ if base_environment is None else base_environment
         self.server = RuntimeApiServer(function_name=spec.name, region=region)
         self.process: asyncio.subprocess.Process | None = None
+        self.output: RuntimeOutput | None = None
         self.invocations = 0
         self.dead = False
         self._spawned_at = 0.0
         self._current: Invocation | None = None
         self._exit: asyncio.Future[int] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Future[None]] = []
         self._cold = True
         self._start_logged = False
         self._last_memory_mb: int | None = None
@@ -172,6 +173,9 @@ class ExecutionEnvironment:
         self.server.on_truncated = self._on_truncated
         command = self.command()
         await self.server.start()
+        name = self.spec.name
+        self.output, output_fd = await RuntimeOutput.open(lambda line: self.log.output(name, line))
+        output = self.output
         self._spawned_at = time.monotonic()
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -179,11 +183,10 @@ class ExecutionEnvironment:
                 cwd=self.spec.code_dir,
                 env=self.environment(),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdout=output_fd,
+                stderr=output_fd,
                 start_new_session=True,  # its own process group: killed as a whole
                 preexec_fn=_die_with_parent if _PRCTL is not None else None,
-                limit=OUTPUT_LINE_LIMIT,
             )
         except OSError as exc:
             self.dead = True
@@ -194,10 +197,9 @@ class ExecutionEnvironment:
                     f"Cannot start {command[0]}: {exc.strerror or exc}",
                 )
             ) from exc
-        self._tasks = [
-            loop.create_task(self._forward_output()),
-            loop.create_task(self._watch_exit()),
-        ]
+        finally:
+            os.close(output_fd)  # the runtime holds it now; EOF comes when the runtime exits
+        self._tasks = [output.closed, loop.create_task(self._watch_exit())]
 
     async def stop(self) -> None:
         """Kills the process group and closes the Runtime API."""
@@ -274,6 +276,7 @@ class ExecutionEnvironment:
 
     def _log_start(self, invocation: Invocation) -> None:
         if not self._start_logged:
+            self._drain_output()  # what the init phase printed comes before START
             self._start_logged = True
             if self.pid is not None and self._last_memory_mb is None:
                 # A reading before the handler runs, for the REPORT of a crash (no /proc then).
@@ -291,6 +294,7 @@ class ExecutionEnvironment:
         assert began is not None and invocation.ended_at is not None
         memory = max_memory_mb(self.pid) if self.pid is not None else None
         self._last_memory_mb = memory or self._last_memory_mb
+        self._drain_output()  # what the function printed before it answered comes before END
         self.log.end(
             spec.name,
             invocation.request_id,
@@ -302,6 +306,10 @@ class ExecutionEnvironment:
         )
         if self.on_released is not None:
             self.on_released(self)
+
+    def _drain_output(self) -> None:
+        if self.output is not None:
+            self.output.drain()
 
     def init_failed_ms(self) -> float:
         return (time.monotonic() - self._spawned_at) * 1000
@@ -349,21 +357,6 @@ class ExecutionEnvironment:
         await self.server.stop(
             function_error("Runtime.ExitError", f"Runtime exited with error: {status}")
         )
-
-    async def _forward_output(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        stdout = self.process.stdout
-        name = self.spec.name
-        while True:
-            try:
-                line = await stdout.readline()
-            except ValueError:  # a line longer than the limit: print it in pieces
-                line = await stdout.read(OUTPUT_LINE_LIMIT)
-            if not line:
-                return
-            # The stock client prints multi-line records (stack traces) with CR for LF.
-            for part in line.decode("utf-8", "replace").rstrip("\r\n").split("\r"):
-                self.log.output(name, part)
 
     # how Lambda starts it
 
