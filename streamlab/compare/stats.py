@@ -11,17 +11,6 @@ from streamlab.compare.measure import RunResult
 from streamlab.compare.targets import Format, Mode
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default), for any sample size."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass(frozen=True)
 class Spread:
     median: float
@@ -31,7 +20,11 @@ class Spread:
     def of(cls, values: Sequence[float]) -> Spread:
         if not values:
             return cls(math.nan, math.nan)
-        return cls(statistics.median(values), percentile(values, 95))
+        if len(values) == 1:  # quantiles() needs two points
+            return cls(values[0], values[0])
+        # "inclusive": linear interpolation between closest ranks, numpy's default
+        p95 = statistics.quantiles(values, n=100, method="inclusive")[94]
+        return cls(statistics.median(values), p95)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import os
-import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from pathlib import Path
@@ -97,8 +95,7 @@ class Engine:
     async def stop(self) -> None:
         """Stops every environment; invocations still running end with Runtime.ExitError."""
         self._stopping = True
-        environments = [*self._busy, *(env for envs in self._idle.values() for env in envs)]
-        await asyncio.gather(*(env.stop() for env in environments), return_exceptions=True)
+        await asyncio.gather(*(env.stop() for env in self._all()), return_exceptions=True)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         for envs in self._idle.values():
@@ -214,12 +211,12 @@ class Engine:
         busy = [env for env in self._busy if env.spec.name == function_name]
         return busy + [env for env in self._idle.get(function_name, []) if not env.dead]
 
+    def _all(self) -> list[ExecutionEnvironment]:
+        return [*self._busy, *(env for envs in self._idle.values() for env in envs)]
+
     def _kill_all(self) -> None:
-        for env in [*self._busy, *(env for envs in self._idle.values() for env in envs)]:
-            process = env.process
-            if process is not None and process.returncode is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
+        for env in self._all():
+            env.kill()
 
 
 def _internal_error() -> FunctionError:

@@ -629,17 +629,14 @@ class _RuntimeConnection(asyncio.Protocol):
         assert invocation is not None
         body = b"".join(self._body)
         self._body = []
-        invocation.finish(_error_from_document(body, self._header_error_type()))
+        invocation.finish(_error_from_document(body, self._request_error_type))
         self._respond(202, _ACCEPTED)
 
     def _on_init_error(self) -> None:
         body = b"".join(self._body)
         self._body = []
-        self.server._fail_init(_error_from_document(body, self._header_error_type()))
+        self.server._fail_init(_error_from_document(body, self._request_error_type))
         self._respond(202, _ACCEPTED)
-
-    def _header_error_type(self) -> str | None:
-        return self._request_error_type
 
     # output: written by hand (see the module docstring: cost per request); h11 parses.
 
