@@ -12,8 +12,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_streaming import StreamingResponse, streamify_response
-from lambda_streaming.formats import sse
-from lambda_streaming.prompt_response import prompt_response
+from lambda_streaming.content.formats import sse
+from lambda_streaming.content.prompt_response import prompt_response
 
 logger = Logger()
 tracer = Tracer()

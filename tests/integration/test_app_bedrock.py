@@ -10,11 +10,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lambda_streaming.messages import Done, Error, Status, Token
-from lambda_streaming.pipeline import Timing, generate
-from lambda_streaming.prompt import PromptRequest
-from lambda_streaming.sources import bedrock, source_from_env
-from lambda_streaming.sources.bedrock import BedrockSource
+from lambda_streaming.content.messages import Done, Error, Status, Token
+from lambda_streaming.content.pipeline import Timing, generate
+from lambda_streaming.content.prompt import PromptRequest
+from lambda_streaming.content.sources import bedrock, source_from_env
+from lambda_streaming.content.sources.bedrock import BedrockSource
 from tests.support.app_bedrock import (
     FakeBedrock,
     HttpError,

@@ -8,12 +8,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lambda_streaming.messages import Done, Error, Heartbeat, Status, Token
-from lambda_streaming.pipeline import Timing, generate
-from lambda_streaming.prompt import PromptRequest
-from lambda_streaming.sources import SourceError, source_from_env
-from lambda_streaming.sources.bedrock import BedrockSource
-from lambda_streaming.sources.builtin import BuiltinSource
+from lambda_streaming.content.messages import Done, Error, Heartbeat, Status, Token
+from lambda_streaming.content.pipeline import Timing, generate
+from lambda_streaming.content.prompt import PromptRequest
+from lambda_streaming.content.sources import SourceError, source_from_env
+from lambda_streaming.content.sources.bedrock import BedrockSource
+from lambda_streaming.content.sources.builtin import BuiltinSource
 
 REQUEST = PromptRequest("hi", max_tokens=4, token_delay_ms=0)
 FAST = Timing(heartbeat_interval_s=0.05, deadline_margin_s=0.1)

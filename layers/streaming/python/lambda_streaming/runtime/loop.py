@@ -11,22 +11,20 @@ import json
 import os
 import sys
 
-from lambda_streaming import errors, logs
-from lambda_streaming.buffered import BufferedSink
-from lambda_streaming.context import LambdaContext
-from lambda_streaming.errors import RuntimeFault, error_document
-from lambda_streaming.handler import is_streaming, load_handler, takes_stream
-from lambda_streaming.logs import Logs
-from lambda_streaming.responses import StreamingResponse
-from lambda_streaming.runtime_api import RuntimeApiClient, RuntimeApiError
-from lambda_streaming.stream import HttpResponseStream, ResponseStream, StreamStateError
+from lambda_streaming.runtime import errors, logs
+from lambda_streaming.runtime.api import RuntimeApiClient, RuntimeApiError
+from lambda_streaming.runtime.context import LambdaContext
+from lambda_streaming.runtime.errors import RuntimeFault, error_document
+from lambda_streaming.runtime.handler import is_streaming, load_handler, takes_stream
+from lambda_streaming.runtime.logs import Logs
+from lambda_streaming.runtime.stream import ResponseStream, StreamStateError
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_streaming.runtime_api import Invocation
+    from lambda_streaming.runtime.api import Invocation
 
 STREAMED, BUFFERED = "RESPONSE_STREAM", "BUFFERED"
 
@@ -85,7 +83,8 @@ class Runtime:
                 result = self._handler(event, context)
             if hasattr(result, "__await__"):
                 result = self._run(_await(result))
-            if isinstance(result, StreamingResponse):
+            stream_into = getattr(result, "stream_into", None)  # StreamingResponse and kin
+            if stream_into is not None:
                 if stream is None:
                     stream = self._new_stream(invocation.request_id)
                 elif stream.started:
@@ -93,7 +92,7 @@ class Runtime:
                         "the handler wrote to response_stream and also returned a "
                         "StreamingResponse; use one or the other"
                     )
-                self._send_body(result, stream)
+                stream_into(stream, self._run)
             elif stream is None and self._streaming and result is not None:
                 raise TypeError(
                     "a @streamify_response handler taking (event, context) must return a "
@@ -111,19 +110,10 @@ class Runtime:
 
     def _new_stream(self, request_id: str) -> ResponseStream:
         if self._buffered:
+            from lambda_streaming.http.buffered import BufferedSink  # BUFFERED mode only
+
             return ResponseStream(BufferedSink(self._client, request_id))
         return ResponseStream(self._client.stream(request_id, "application/octet-stream"))
-
-    def _send_body(self, response: StreamingResponse, stream: ResponseStream) -> None:
-        HttpResponseStream.from_(stream, response.metadata())
-        body = response.body
-        if isinstance(body, str | bytes):
-            stream.write(body)
-        elif hasattr(body, "__aiter__"):
-            self._run(_write_async(body, stream))
-        else:
-            for part in body:
-                stream.write(part)
 
     def _run(self, coroutine: Any) -> Any:
         """Run async handler code on one event loop kept across invocations, so clients
@@ -180,11 +170,6 @@ def _json_default(value: Any) -> Any:
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable
-
-
-async def _write_async(body: Any, stream: ResponseStream) -> None:
-    async for part in body:
-        stream.write(part)
 
 
 def add_lambda_paths(layer_python: str) -> None:

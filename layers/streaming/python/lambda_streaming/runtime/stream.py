@@ -1,14 +1,12 @@
-"""The response stream a handler writes to, and its Function URL (HTTP integration) form.
+"""The response stream a handler writes to: bytes in, chunks on the wire.
 
-Mirrors Node's ``awslambda`` streams so their documentation carries over, with two fixes: the
-HTTP prelude is sent even when the body is empty (Node drops it, losing status and headers), and
-changing the content type after the first byte is an error instead of a silent no-op.
+Mirrors Node's ``awslambda.ResponseStream`` so its documentation carries over. The stream knows
+nothing of HTTP: a front (``lambda_streaming.http``) may attach a prelude, which goes out just
+before the first body byte, also when the body is empty (Node drops it then, losing status and
+headers). Changing the content type after the first byte is an error, not a silent no-op.
 """
 
 from __future__ import annotations
-
-import json
-from collections.abc import Mapping
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -24,10 +22,17 @@ if TYPE_CHECKING:
         def send(self, pieces: Sequence[bytes]) -> None: ...
         def finish(self, error: dict[str, Any] | None = None) -> None: ...
 
+    class Prelude(Protocol):
+        """Metadata a front sends ahead of the body (the HTTP status, headers and cookies)."""
 
-HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+        content_type: str  # the POST's Content-Type that announces the prelude
+
+        def body_content_type(self) -> str: ...
+        def set_body_content_type(self, content_type: str) -> None: ...
+        def encode(self) -> tuple[bytes, ...]: ...
+
+
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-DELIMITER = b"\x00" * 8  # between the JSON prelude and the body (Node DELIMITER_LEN = 8)
 
 
 class StreamStateError(RuntimeError):
@@ -44,18 +49,15 @@ class ResponseStream:
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
         self._content_type = DEFAULT_CONTENT_TYPE
-        self._metadata: dict[str, Any] | None = None
+        self._prelude: Prelude | None = None
         self._started = False
         self._ended = False
 
     @property
     def content_type(self) -> str:
-        """For an HTTP stream, the response's Content-Type header; else the raw stream's."""
-        if self._metadata is not None:
-            for name, value in self._metadata.get("headers", {}).items():
-                if name.lower() == "content-type":
-                    return value
-            return ""
+        """With a prelude, the response body's Content-Type; else the raw stream's."""
+        if self._prelude is not None:
+            return self._prelude.body_content_type()
         return self._content_type
 
     @property
@@ -80,11 +82,8 @@ class ResponseStream:
             )
         if not isinstance(content_type, str) or not content_type:
             raise TypeError("content_type must be a non-empty str")
-        if self._metadata is not None:
-            headers = self._metadata.setdefault("headers", {})
-            for name in [n for n in headers if n.lower() == "content-type"]:
-                del headers[name]
-            headers["Content-Type"] = content_type
+        if self._prelude is not None:
+            self._prelude.set_body_content_type(content_type)
         else:
             self._content_type = content_type
             self._sink.set_content_type(content_type)
@@ -123,21 +122,20 @@ class ResponseStream:
         self._ended = True
         self._sink.finish(error)
 
-    def _use_http_integration(self, metadata: dict[str, Any]) -> None:
+    def _use_prelude(self, prelude: Prelude) -> None:
+        """Send ``prelude`` ahead of the body; the stream's own type becomes the prelude's."""
         if self._started:
             raise StreamStateError("HttpResponseStream.from_() must come before the first write()")
-        self._metadata = metadata
-        self._content_type = HTTP_INTEGRATION_CONTENT_TYPE
-        self._sink.set_content_type(HTTP_INTEGRATION_CONTENT_TYPE)
+        self._prelude = prelude
+        self._content_type = prelude.content_type
+        self._sink.set_content_type(prelude.content_type)
 
     def _with_prelude(self, data: bytes | bytearray | memoryview) -> tuple[bytes, ...]:
         self._started = True
         pieces: tuple[bytes, ...] = (bytes(data),) if data else ()
-        if self._metadata is None:
+        if self._prelude is None:
             return pieces
-        prelude = json.dumps(self._metadata, separators=(",", ":"), ensure_ascii=False)
-        # Prelude and delimiter as chunks of their own, as AWS's Node client sends them.
-        return (prelude.encode("utf-8"), DELIMITER, *pieces)
+        return (*self._prelude.encode(), *pieces)
 
     def __enter__(self) -> ResponseStream:
         return self
@@ -145,44 +143,3 @@ class ResponseStream:
     def __exit__(self, *exc_info: object) -> None:
         if exc_info[0] is None:
             self.end()
-
-
-class HttpResponseStream:
-    """Status, headers and cookies for a Function URL response (Node's ``HttpResponseStream``)."""
-
-    @staticmethod
-    def from_(stream: ResponseStream, metadata: Mapping[str, Any] | None = None) -> ResponseStream:
-        """Turn ``stream`` into an HTTP response stream and return it.
-
-        ``metadata`` is ``{"statusCode": int, "headers": {str: str}, "cookies": [str]}``; all
-        optional (status 200). It is sent as the JSON prelude before the first body byte.
-        """
-        stream._use_http_integration(http_metadata(metadata or {}))
-        return stream
-
-
-def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a prelude now, not as a 502 at the Function URL later."""
-    if not isinstance(metadata, Mapping):
-        raise TypeError("HTTP response metadata must be a dict")
-    result: dict[str, Any] = dict(metadata)
-    status = result.setdefault("statusCode", 200)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise ValueError(f"statusCode must be an int from 100 to 599, got {status!r}")
-    headers = result.get("headers")
-    if headers is not None:
-        if not isinstance(headers, Mapping):
-            raise TypeError("headers must be a dict of str to str")
-        result["headers"] = {str(k): _header_value(k, v) for k, v in headers.items()}
-    cookies = result.get("cookies")
-    if cookies is not None:
-        if isinstance(cookies, str) or not all(isinstance(c, str) for c in cookies):
-            raise TypeError("cookies must be a list of str")
-        result["cookies"] = list(cookies)
-    return result
-
-
-def _header_value(name: object, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise TypeError(f"header {name!r} must be a str, got {type(value).__name__}")
-    return str(value)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 
-from lambda_streaming.stream import DEFAULT_CONTENT_TYPE, DELIMITER, HTTP_INTEGRATION_CONTENT_TYPE
+from lambda_streaming.http.stream import DELIMITER, HTTP_INTEGRATION_CONTENT_TYPE
+from lambda_streaming.runtime.stream import DEFAULT_CONTENT_TYPE
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from lambda_streaming.runtime_api import RuntimeApiClient
+    from lambda_streaming.runtime.api import RuntimeApiClient
 
 
 class BufferedSink:

@@ -13,13 +13,13 @@ import json
 import sys
 from time import monotonic
 
-from lambda_streaming.chunked import chunks, last_chunk
+from lambda_streaming.runtime.chunked import chunks, last_chunk
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from lambda_streaming.errors import ErrorDocument
+    from lambda_streaming.runtime.errors import ErrorDocument
 
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from lambda_streaming import errors
-from lambda_streaming.errors import RuntimeFault
+from lambda_streaming.runtime import errors
+from lambda_streaming.runtime.errors import RuntimeFault
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:

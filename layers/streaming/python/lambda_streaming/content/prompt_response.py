@@ -13,16 +13,16 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from lambda_streaming.formats import STREAMING_HEADERS
-from lambda_streaming.messages import Done, Error, Message
-from lambda_streaming.pipeline import generate
-from lambda_streaming.prompt import PromptRequest, RequestError, parse_request
-from lambda_streaming.responses import StreamingResponse
-from lambda_streaming.sources import source_from_env
+from lambda_streaming.content.formats import STREAMING_HEADERS
+from lambda_streaming.content.messages import Done, Error, Message
+from lambda_streaming.content.pipeline import generate
+from lambda_streaming.content.prompt import PromptRequest, RequestError, parse_request
+from lambda_streaming.content.sources import source_from_env
+from lambda_streaming.http.responses import StreamingResponse
 
 
 class Format(Protocol):
-    """A module of ``lambda_streaming.formats``."""
+    """A module of ``lambda_streaming.content.formats``."""
 
     MEDIA_TYPE: str
 

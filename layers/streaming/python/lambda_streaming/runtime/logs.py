@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
-    from lambda_streaming.errors import ErrorDocument
+    from lambda_streaming.runtime.errors import ErrorDocument
 
 # Frame types per level (awslambdaric lambda_runtime_log_utils); index = level // 10.
 _TEXT_FRAMES = tuple(

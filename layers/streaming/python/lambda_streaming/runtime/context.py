@@ -12,8 +12,8 @@ import os
 import sys
 import time
 
-from lambda_streaming import errors
-from lambda_streaming.errors import RuntimeFault
+from lambda_streaming.runtime import errors
+from lambda_streaming.runtime.errors import RuntimeFault
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:

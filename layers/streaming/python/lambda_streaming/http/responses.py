@@ -7,10 +7,14 @@ decorators such as Powertools' ``inject_lambda_context`` working.
 
 from __future__ import annotations
 
+from lambda_streaming.http.stream import HttpResponseStream
+
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+    from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
     from typing import Any
+
+    from lambda_streaming.runtime.stream import ResponseStream
 
     Content = str | bytes
     Body = Content | Iterable[Content] | AsyncIterable[Content]
@@ -53,5 +57,25 @@ class StreamingResponse:
             metadata["cookies"] = self.cookies
         return metadata
 
+    def stream_into(self, stream: ResponseStream, run: Callable[[Any], Any]) -> None:
+        """Send this response on ``stream``; ``run`` drives an async body on the runtime's loop.
+
+        The runtime calls this for any result that has it, so it need not know HTTP.
+        """
+        HttpResponseStream.from_(stream, self.metadata())
+        body = self.body
+        if isinstance(body, str | bytes):
+            stream.write(body)
+        elif hasattr(body, "__aiter__"):
+            run(_write_async(body, stream))
+        else:
+            for part in body:
+                stream.write(part)
+
     def __repr__(self) -> str:
         return f"StreamingResponse(status_code={self.status_code}, media_type={self.media_type!r})"
+
+
+async def _write_async(body: AsyncIterable[str | bytes], stream: ResponseStream) -> None:
+    async for part in body:
+        stream.write(part)

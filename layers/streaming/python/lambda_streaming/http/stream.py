@@ -1,0 +1,88 @@
+"""Function URL and API Gateway responses: status, headers and cookies ahead of the body.
+
+``HttpResponseStream.from_`` (Node's ``awslambda.HttpResponseStream.from``) attaches the HTTP
+integration prelude to a runtime stream: compact JSON metadata, then 8 NUL bytes, then the body.
+The prelude is checked here, before anything is sent, so a mistake is an exception in the
+handler rather than a 502 at the Function URL later.
+"""
+
+from __future__ import annotations
+
+import json
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from lambda_streaming.runtime.stream import ResponseStream
+
+HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+DELIMITER = b"\x00" * 8  # between the JSON prelude and the body (Node DELIMITER_LEN = 8)
+
+
+class HttpPrelude:
+    """The prelude a ``ResponseStream`` sends before the first body byte."""
+
+    content_type = HTTP_INTEGRATION_CONTENT_TYPE
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self.metadata = metadata
+
+    def body_content_type(self) -> str:
+        for name, value in self.metadata.get("headers", {}).items():
+            if name.lower() == "content-type":
+                return value
+        return ""
+
+    def set_body_content_type(self, content_type: str) -> None:
+        headers = self.metadata.setdefault("headers", {})
+        for name in [n for n in headers if n.lower() == "content-type"]:
+            del headers[name]
+        headers["Content-Type"] = content_type
+
+    def encode(self) -> tuple[bytes, ...]:
+        prelude = json.dumps(self.metadata, separators=(",", ":"), ensure_ascii=False)
+        # Prelude and delimiter as chunks of their own, as AWS's Node client sends them.
+        return (prelude.encode("utf-8"), DELIMITER)
+
+
+class HttpResponseStream:
+    """Status, headers and cookies for a Function URL response (Node's ``HttpResponseStream``)."""
+
+    @staticmethod
+    def from_(stream: ResponseStream, metadata: Mapping[str, Any] | None = None) -> ResponseStream:
+        """Turn ``stream`` into an HTTP response stream and return it.
+
+        ``metadata`` is ``{"statusCode": int, "headers": {str: str}, "cookies": [str]}``; all
+        optional (status 200). It is sent as the JSON prelude before the first body byte.
+        """
+        stream._use_prelude(HttpPrelude(http_metadata(metadata or {})))
+        return stream
+
+
+def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a prelude now, not as a 502 at the Function URL later."""
+    if not hasattr(metadata, "keys"):
+        raise TypeError("HTTP response metadata must be a dict")
+    result: dict[str, Any] = dict(metadata)
+    status = result.setdefault("statusCode", 200)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise ValueError(f"statusCode must be an int from 100 to 599, got {status!r}")
+    headers = result.get("headers")
+    if headers is not None:
+        if not hasattr(headers, "items"):
+            raise TypeError("headers must be a dict of str to str")
+        result["headers"] = {str(k): _header_value(k, v) for k, v in headers.items()}
+    cookies = result.get("cookies")
+    if cookies is not None:
+        if isinstance(cookies, str) or not all(isinstance(c, str) for c in cookies):
+            raise TypeError("cookies must be a list of str")
+        result["cookies"] = list(cookies)
+    return result
+
+
+def _header_value(name: object, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(f"header {name!r} must be a str, got {type(value).__name__}")
+    return str(value)
