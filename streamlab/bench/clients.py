@@ -18,7 +18,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
 MINIMAL_CLIENT = Path(__file__).resolve().parent / "minimal_client.py"
-STREAM_BOOTSTRAP = REPO_ROOT / "layers" / "streaming" / "stream-bootstrap"
+LAYER_DIR = REPO_ROOT / "layers" / "streaming"
+STREAM_BOOTSTRAP = LAYER_DIR / "stream-bootstrap"
 NODE_RIC_PACKAGE = "aws-lambda-ric@4.0.2"
 NODE_RIC_ENTRY = Path("node_modules") / "aws-lambda-ric" / "index.mjs"
 
@@ -39,6 +40,7 @@ class RuntimeClient:
     handlers: Mapping[Workload, str]
     env: Mapping[str, str] = field(default_factory=dict)
     reference: bool = False  # the server's ceiling, not a contender
+    task_root: Path = HANDLERS_DIR  # where the handlers are, as /var/task
 
     def supports(self, workload: Workload) -> bool:
         return workload in self.handlers
@@ -46,21 +48,26 @@ class RuntimeClient:
     def command(self, workload: Workload, api_address: str) -> tuple[list[str], dict[str, str]]:
         """The argv and environment that start this client serving ``workload``."""
         handler = self.handlers[workload]
-        env = lambda_environment(api_address, handler)
-        env.update(self.env)
+        env = lambda_environment(api_address, handler, self.task_root)
+        env.update(
+            {
+                name: value.replace("{task_root}", str(self.task_root))
+                for name, value in self.env.items()
+            }
+        )
         argv = [part.replace("{handler}", handler) for part in self.argv]
         return argv, env
 
 
-def lambda_environment(api_address: str, handler: str) -> dict[str, str]:
+def lambda_environment(api_address: str, handler: str, task_root: Path) -> dict[str, str]:
     """The variables Lambda sets for every runtime (Node's client refuses to run without them)."""
     env = {name: os.environ[name] for name in ("PATH", "HOME", "TMPDIR") if name in os.environ}
     env.update(
         {
             "AWS_LAMBDA_RUNTIME_API": api_address,
             "_HANDLER": handler,
-            "LAMBDA_TASK_ROOT": str(HANDLERS_DIR),
-            "LAMBDA_RUNTIME_DIR": str(HANDLERS_DIR),
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(task_root),
             "AWS_LAMBDA_FUNCTION_NAME": "bench",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
@@ -75,12 +82,17 @@ def lambda_environment(api_address: str, handler: str) -> dict[str, str]:
     return env
 
 
-def ours(python: str = sys.executable) -> RuntimeClient:
+def ours(
+    python: str = sys.executable,
+    layer: Path = LAYER_DIR,
+    key: str = "ours",
+    label: str = "ours (stream-bootstrap)",
+) -> RuntimeClient:
     """Our runtime, started through the exec wrapper exactly as Lambda starts it."""
     return RuntimeClient(
-        key="ours",
-        label="ours (stream-bootstrap)",
-        argv=(str(STREAM_BOOTSTRAP), python),
+        key=key,
+        label=label,
+        argv=(str(layer / STREAM_BOOTSTRAP.name), python),
         handlers={
             Workload.NOOP_BUFFERED: "buffered.noop",
             Workload.NOOP_STREAMED: "streamed.noop",
@@ -97,7 +109,7 @@ def awslambdaric(python: str = sys.executable) -> RuntimeClient:
         label=f"awslambdaric {_python_package_version(python, 'awslambdaric')}",
         argv=(python, "-m", "awslambdaric", "{handler}"),
         handlers={Workload.NOOP_BUFFERED: "buffered.noop"},
-        env={"PYTHONPATH": str(HANDLERS_DIR)},
+        env={"PYTHONPATH": "{task_root}"},
     )
 
 

@@ -20,7 +20,8 @@ ROWS = (
     Row("noop_buffered", "no-op buffered (invocations/s)", 0),
     Row("noop_streamed", "no-op streamed (invocations/s)", 0),
     Row("bulk", "{bulk} streamed in {piece} writes (MiB/s)", 0),
-    Row("startup_ms", "start-up to first next (ms)", 1, higher_is_better=False),
+    Row("startup_deployed_ms", "start-up as deployed, no .pyc (ms)", 1, False),
+    Row("startup_pyc_ms", "start-up, layer with .pyc (ms)", 1, False),
 )
 DETAIL_ROWS = (
     Row("noop_buffered_cpu", "client CPU per buffered no-op (µs)", 0, False),
@@ -38,14 +39,44 @@ class Target:
     peer: str
     text: str
     limit: float
-    at_most: bool = False  # the ratio must stay at or below the limit (times, not rates)
+    at_most: bool = False  # the figure must stay at or below the limit (times, not rates)
+    difference: bool = False  # ours minus the peer (medians), not the median of ratios
+
+    def figure(self, result: BenchResult) -> float | None:
+        if not self.difference:
+            return result.ratio(self.metric, OURS, self.peer)
+        ours, peer = result.median(self.metric, OURS), result.median(self.metric, self.peer)
+        return None if ours is None or peer is None else ours - peer
+
+    def passed(self, figure: float) -> bool:
+        return figure <= self.limit if self.at_most else figure >= self.limit
+
+    def describe(self, figure: float) -> str:
+        sign = "<=" if self.at_most else ">="
+        if self.difference:
+            return f"{figure:+.1f} ms ({sign} {self.limit:g} ms)"
+        return f"{figure:.2f}x ({sign} {self.limit:.1f}x)"
 
 
 TARGETS = (
-    Target("noop_buffered", "awslambdaric", "buffered no-op >= 1.0x awslambdaric", 1.0),
-    Target("noop_streamed", "node", "streamed no-op >= 1.5x the Node client", 1.5),
+    Target("noop_buffered", "awslambdaric", "buffered no-op >= 1.5x awslambdaric", 1.5),
+    Target("noop_streamed", "node", "streamed no-op >= 2.5x the Node client", 2.5),
     Target("bulk", "node", "{bulk} throughput >= 1.0x the Node client", 1.0),
-    Target("startup_ms", "awslambdaric", "start-up no slower than awslambdaric", 1.0, at_most=True),
+    Target(
+        "startup_deployed_ms",
+        "awslambdaric",
+        "start-up as deployed <= 0.8x awslambdaric",
+        0.8,
+        at_most=True,
+    ),
+    Target(
+        "startup_deployed_ms",
+        "ceiling",
+        "start-up as deployed within 8 ms of the bare socket client",
+        8.0,
+        at_most=True,
+        difference=True,
+    ),
 )
 OURS = "ours"
 
@@ -75,7 +106,12 @@ def render(result: BenchResult) -> str:
     lines += [
         "",
         "'server ceiling' is a raw-socket client that does nothing else: no client can beat it,",
-        "and a figure close to it says more about the server than about the client.",
+        "and a figure close to it says more about the server than about the client. Its",
+        "start-up is the floor: a bare interpreter opening one socket.",
+        "Start-up is spawn to first 'next', handlers on a read-only task root and nothing",
+        "written to __pycache__, as in Lambda; 'as deployed' runs our layer from a read-only",
+        "copy of its sources, '.pyc' from one with compiled files beside them (what the",
+        "layer's sam build adds when python3.13 is available). Peers run as installed.",
         *_ratio_lines(result, names),
         *_target_lines(result, names),
     ]
@@ -100,18 +136,15 @@ def _ratio_lines(result: BenchResult, names: dict[str, str]) -> list[str]:
 
 
 def _target_lines(result: BenchResult, names: dict[str, str]) -> list[str]:
-    lines = ["", "targets (issue 3; ratio of ours to the peer, median of per-round ratios):"]
+    lines = ["", "targets (ratios: median of per-round ratios of ours to the peer):"]
     for target in TARGETS:
-        ratio = result.ratio(target.metric, OURS, target.peer)
+        figure = target.figure(result)
         text = target.text.format(**names)
-        if ratio is None:
+        if figure is None:
             lines.append(f"  SKIP  {text} (not measured)")
             continue
-        passed = ratio <= target.limit if target.at_most else ratio >= target.limit
-        sign = "<=" if target.at_most else ">="
-        lines.append(
-            f"  {'PASS' if passed else 'FAIL'}  {text}: {ratio:.2f}x ({sign} {target.limit:.1f}x)"
-        )
+        verdict = "PASS" if target.passed(figure) else "FAIL"
+        lines.append(f"  {verdict}  {text}: {target.describe(figure)}")
     return lines
 
 
@@ -119,13 +152,8 @@ def target_verdicts(result: BenchResult) -> dict[str, bool | None]:
     """Each target's outcome (None when a side was not measured), for scripts and tests."""
     verdicts: dict[str, bool | None] = {}
     for target in TARGETS:
-        ratio = result.ratio(target.metric, OURS, target.peer)
-        if ratio is None:
-            verdicts[target.metric] = None
-        else:
-            verdicts[target.metric] = (
-                ratio <= target.limit if target.at_most else ratio >= target.limit
-            )
+        figure = target.figure(result)
+        verdicts[target.text] = None if figure is None else target.passed(figure)
     return verdicts
 
 

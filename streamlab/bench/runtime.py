@@ -7,12 +7,14 @@ and ratios are taken within a round before the median, as PEERS.md's "measuring 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from streamlab.bench import measure
-from streamlab.bench.clients import RuntimeClient, Workload
+from streamlab.bench.clients import STREAM_BOOTSTRAP, RuntimeClient, Workload
+from streamlab.bench.deployed import DeployedTree, deployed_tree
 
 MiB = 1024 * 1024
 NOOP_EVENT = b'{"bench": "noop"}'
@@ -86,21 +88,50 @@ async def _run(
     clients: Sequence[RuntimeClient], config: BenchConfig, progress: Callable[[str], None]
 ) -> BenchResult:
     result = BenchResult(config, clients)
-    for client in clients:  # unmeasured: fills caches and fails fast with the client's log
-        await measure.startup(client)
-    for number in range(1, config.rounds + 1):
-        progress(f"round {number}/{config.rounds}")
-        for workload in Workload:
-            for client in clients:
-                if client.supports(workload):
-                    await _measure(result, client, workload)
-        round_startups: dict[str, list[float]] = {client.key: [] for client in clients}
-        for _ in range(config.startups):
-            for client in clients:
-                round_startups[client.key].append(await measure.startup(client))
-        for client in clients:
-            result.add("startup_ms", client, 1000 * statistics.median(round_startups[client.key]))
+    with deployed_tree() as tree:
+        startup_clients = {
+            metric: [as_deployed(client, tree, pyc) for client in clients]
+            for metric, pyc in STARTUP_METRICS.items()
+        }
+        for variants in startup_clients.values():  # unmeasured: fails fast with the client's log
+            for client in variants:
+                await measure.startup(client)
+        for number in range(1, config.rounds + 1):
+            progress(f"round {number}/{config.rounds}")
+            for workload in Workload:
+                for client in clients:
+                    if client.supports(workload):
+                        await _measure(result, client, workload)
+            for metric, variants in startup_clients.items():
+                await _measure_startups(result, metric, variants)
     return result
+
+
+# start-up metric -> whether our layer has its .pyc (the peers run as installed for both)
+STARTUP_METRICS = {"startup_deployed_ms": False, "startup_pyc_ms": True}
+
+
+def as_deployed(client: RuntimeClient, tree: DeployedTree, pyc: bool) -> RuntimeClient:
+    """``client`` started as Lambda starts it: handlers from a read-only task root, nothing
+    written to ``__pycache__``, and for our runtime the layer from its read-only copy."""
+    argv = client.argv
+    if argv and argv[0].endswith(STREAM_BOOTSTRAP.name):
+        layer = tree.layer_pyc if pyc else tree.layer
+        argv = (str(layer / STREAM_BOOTSTRAP.name), *argv[1:])
+    env = {**client.env, "PYTHONDONTWRITEBYTECODE": "1"}
+    return dataclasses.replace(client, argv=argv, env=env, task_root=tree.task_root)
+
+
+async def _measure_startups(
+    result: BenchResult, metric: str, clients: Sequence[RuntimeClient]
+) -> None:
+    """``startups`` samples per client, alternating; the round's figure is their median."""
+    samples: dict[str, list[float]] = {client.key: [] for client in clients}
+    for _ in range(result.config.startups):
+        for client in clients:
+            samples[client.key].append(await measure.startup(client))
+    for client in clients:
+        result.add(metric, client, 1000 * statistics.median(samples[client.key]))
 
 
 async def _measure(result: BenchResult, client: RuntimeClient, workload: Workload) -> None:

@@ -10,10 +10,11 @@ import pytest
 
 from lambda_streaming import HttpResponseStream, ResponseStream, StreamingResponse, StreamStateError
 from lambda_streaming.http.buffered import function_url_result
+from lambda_streaming.runtime.bootstrap import invoke_mode
 from lambda_streaming.runtime.chunked import chunks, last_chunk
-from lambda_streaming.runtime.errors import RuntimeFault, error_document
+from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime.failures import error_document
 from lambda_streaming.runtime.handler import is_streaming, streamify_response, takes_stream
-from lambda_streaming.runtime.loop import invoke_mode
 
 
 class MemorySink:

@@ -37,7 +37,3 @@ def __getattr__(name: str) -> object:
     value = getattr(__import__(module_name, fromlist=[name]), name)
     globals()[name] = value  # later look-ups skip this function
     return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])

@@ -9,16 +9,14 @@ HTTP/1.1, so a small client covers it: requests in sequence, Content-Length or c
 from __future__ import annotations
 
 import _socket  # the C module: socket.py's wrappers (enum, selectors) cost ms of cold start
-import json
 import sys
 from time import monotonic
-
-from lambda_streaming.runtime.chunked import chunks, last_chunk
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from lambda_streaming.runtime.chunked import ChunkedPost
     from lambda_streaming.runtime.errors import ErrorDocument
 
 PREFIX = "/2018-06-01/runtime"
@@ -42,12 +40,8 @@ class RuntimeApiError(Exception):
         self.body = body
 
 
-class StreamBrokenError(ConnectionError):
-    """The connection carrying a streamed response failed; the rest of the body is lost."""
-
-
 class Invocation:
-    """One event from ``next``, with the headers the runtime must act on.
+    """One event from ``next``: its body and the headers the runtime must act on.
 
     A plain class, not a dataclass: importing dataclasses costs several ms of cold start.
     """
@@ -64,26 +58,16 @@ class Invocation:
         "trace_id",
     )
 
-    def __init__(
-        self,
-        request_id: str,
-        deadline_ms: int,
-        invoked_function_arn: str,
-        trace_id: str | None,
-        client_context: str | None,
-        cognito_identity: str | None,
-        tenant_id: str | None,
-        content_type: str | None,
-        body: bytes,
-    ) -> None:
-        self.request_id = request_id
-        self.deadline_ms = deadline_ms
-        self.invoked_function_arn = invoked_function_arn
-        self.trace_id = trace_id
-        self.client_context = client_context
-        self.cognito_identity = cognito_identity
-        self.tenant_id = tenant_id
-        self.content_type = content_type
+    def __init__(self, headers: dict[str, str], body: bytes) -> None:
+        get = headers.get
+        self.request_id = get("lambda-runtime-aws-request-id", "")
+        self.deadline_ms = int(get("lambda-runtime-deadline-ms") or 0)
+        self.invoked_function_arn = get("lambda-runtime-invoked-function-arn", "")
+        self.trace_id = get("lambda-runtime-trace-id")
+        self.client_context = get("lambda-runtime-client-context")
+        self.cognito_identity = get("lambda-runtime-cognito-identity")
+        self.tenant_id = get("lambda-runtime-aws-tenant-id")
+        self.content_type = get("content-type")
         self.body = body
 
 
@@ -92,7 +76,11 @@ class RuntimeApiClient:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"AWS_LAMBDA_RUNTIME_API must be host:port, got {address!r}")
-        self._host, self._port = host.strip("[]"), int(port)
+        host = host.strip("[]")
+        # An ASCII host as bytes: a str would load the IDNA codec (and unicodedata) on every cold
+        # start to encode what is nearly always a numeric address (127.0.0.1:9001).
+        self._host: str | bytes = host.encode("ascii") if host.isascii() else host
+        self._port = int(port)
         agent = user_agent or "lambda-streaming/{}.{}.{}".format(*sys.version_info[:3])
         self._common = f"Host: {address}\r\nUser-Agent: {agent}\r\n".encode("latin-1")
         self._sock: _socket.socket | None = None
@@ -249,17 +237,7 @@ class RuntimeApiClient:
         status, headers, body = self._read_response(path)
         if status != 200:
             raise RuntimeApiError(path, status, body)
-        return Invocation(
-            request_id=headers.get("lambda-runtime-aws-request-id", ""),
-            deadline_ms=int(headers.get("lambda-runtime-deadline-ms") or 0),
-            invoked_function_arn=headers.get("lambda-runtime-invoked-function-arn", ""),
-            trace_id=headers.get("lambda-runtime-trace-id"),
-            client_context=headers.get("lambda-runtime-client-context"),
-            cognito_identity=headers.get("lambda-runtime-cognito-identity"),
-            tenant_id=headers.get("lambda-runtime-aws-tenant-id"),
-            content_type=headers.get("content-type"),
-            body=body,
-        )
+        return Invocation(headers, body)
 
     def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
         path = f"{PREFIX}/invocation/{request_id}/response"
@@ -273,6 +251,8 @@ class RuntimeApiClient:
         self._post_error(f"{PREFIX}/init/error", document)
 
     def _post_error(self, path: str, document: ErrorDocument) -> None:
+        import json  # loaded by the first event anyway; not needed to reach it
+
         body = json.dumps(document, ensure_ascii=False).encode()
         error_type = _header_safe(str(document.get("errorType") or "Unhandled"))
         headers = f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error_type}\r\n"
@@ -280,75 +260,10 @@ class RuntimeApiClient:
         _expect_accepted(path, status, reply)
 
     def stream(self, request_id: str, content_type: str) -> ChunkedPost:
+        """Start a streamed response (sent with its first chunk)."""
+        from lambda_streaming.runtime.chunked import ChunkedPost
+
         return ChunkedPost(self, request_id, content_type)
-
-
-class ChunkedPost:
-    """One streamed response: a chunked POST whose head leaves with the first chunk.
-
-    Holding the head back until there is data (as AWS's Node client does) lets one system call
-    carry head, prelude, delimiter and the first body bytes.
-    """
-
-    def __init__(self, client: RuntimeApiClient, request_id: str, content_type: str) -> None:
-        self._client = client
-        self._path = f"{PREFIX}/invocation/{request_id}/response"
-        self._content_type = content_type
-        self.committed = False  # bytes are on the wire; errors can only go in trailers now
-        self.finished = False
-
-    def _head(self) -> bytes:
-        return (
-            f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
-            + self._client._common
-            + b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
-            + b"Transfer-Encoding: chunked\r\n"
-            + f"Trailer: {ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}\r\n".encode("latin-1")
-            + f"Content-Type: {_header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
-        )
-
-    def set_content_type(self, content_type: str) -> None:
-        if self.committed:
-            raise RuntimeError("the Content-Type was already sent")
-        self._content_type = content_type
-
-    def send(self, pieces: Sequence[bytes]) -> None:
-        """Put each piece on the wire as one chunk; blocks while the reader is slow."""
-        parts = chunks(pieces)
-        if not self.committed:
-            parts.insert(0, self._head())
-            self.committed = True
-        if parts:
-            self._write(parts)
-
-    def finish(self, error: ErrorDocument | None = None) -> None:
-        """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing."""
-        if self.finished:
-            return
-        self.finished = True
-        trailers: list[tuple[str, str]] = []
-        if error is not None:
-            import base64
-
-            encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
-            trailers = [
-                (ERROR_TYPE_HEADER, _header_safe(str(error.get("errorType") or "Unhandled"))),
-                (ERROR_BODY_TRAILER, encoded.decode("ascii")),
-            ]
-        parts = [last_chunk(trailers)]
-        if not self.committed:
-            parts.insert(0, self._head())
-            self.committed = True
-        self._write(parts)
-        status, _, reply = self._client._read_response(self._path)
-        _expect_accepted(self._path, status, reply)
-
-    def _write(self, parts: Sequence[bytes]) -> None:
-        try:
-            self._client._send(parts)
-        except OSError as exc:
-            self.finished = True
-            raise StreamBrokenError(f"the Runtime API connection broke mid-stream: {exc}") from exc
 
 
 def _still_open(sock: _socket.socket) -> bool:

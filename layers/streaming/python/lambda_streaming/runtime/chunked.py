@@ -1,13 +1,29 @@
-"""HTTP/1.1 chunked framing, written by hand.
+"""A streamed response: one chunked POST to the Runtime API, with HTTP/1.1 framing by hand.
 
 The standard library's http.client can send a chunked body but not trailers, and trailers are
 how a stream reports an error after its first byte (Lambda-Runtime-Function-Error-Type/-Body).
 The layer is standard-library-only (no install step, fast cold start), hence these few lines.
+Loaded with the first streamed response, not at start-up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+
+from lambda_streaming.runtime.api import (
+    ERROR_BODY_TRAILER,
+    ERROR_TYPE_HEADER,
+    PREFIX,
+    _expect_accepted,
+    _header_safe,
+)
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from lambda_streaming.runtime.api import RuntimeApiClient
+    from lambda_streaming.runtime.errors import ErrorDocument
 
 CRLF = b"\r\n"
 
@@ -37,3 +53,75 @@ def last_chunk(trailers: Sequence[tuple[str, str]] = ()) -> bytes:
         lines.append(f"{name}: {value}\r\n".encode("latin-1"))
     lines.append(CRLF)
     return b"".join(lines)
+
+
+class StreamBrokenError(ConnectionError):
+    """The connection carrying a streamed response failed; the rest of the body is lost."""
+
+
+class ChunkedPost:
+    """One streamed response: a chunked POST whose head leaves with the first chunk.
+
+    Holding the head back until there is data (as AWS's Node client does) lets one system call
+    carry head, prelude, delimiter and the first body bytes.
+    """
+
+    def __init__(self, client: RuntimeApiClient, request_id: str, content_type: str) -> None:
+        self._client = client
+        self._path = f"{PREFIX}/invocation/{request_id}/response"
+        self._content_type = content_type
+        self.committed = False  # bytes are on the wire; errors can only go in trailers now
+        self.finished = False
+
+    def _head(self) -> bytes:
+        return (
+            f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
+            + self._client._common
+            + b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+            + b"Transfer-Encoding: chunked\r\n"
+            + f"Trailer: {ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}\r\n".encode("latin-1")
+            + f"Content-Type: {_header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
+        )
+
+    def set_content_type(self, content_type: str) -> None:
+        if self.committed:
+            raise RuntimeError("the Content-Type was already sent")
+        self._content_type = content_type
+
+    def send(self, pieces: Sequence[bytes]) -> None:
+        """Put each piece on the wire as one chunk; blocks while the reader is slow."""
+        parts = chunks(pieces)
+        if not self.committed:
+            parts.insert(0, self._head())
+            self.committed = True
+        if parts:
+            self._write(parts)
+
+    def finish(self, error: ErrorDocument | None = None) -> None:
+        """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing."""
+        if self.finished:
+            return
+        self.finished = True
+        trailers: list[tuple[str, str]] = []
+        if error is not None:
+            import base64
+
+            encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
+            trailers = [
+                (ERROR_TYPE_HEADER, _header_safe(str(error.get("errorType") or "Unhandled"))),
+                (ERROR_BODY_TRAILER, encoded.decode("ascii")),
+            ]
+        parts = [last_chunk(trailers)]
+        if not self.committed:
+            parts.insert(0, self._head())
+            self.committed = True
+        self._write(parts)
+        status, _, reply = self._client._read_response(self._path)
+        _expect_accepted(self._path, status, reply)
+
+    def _write(self, parts: Sequence[bytes]) -> None:
+        try:
+            self._client._send(parts)
+        except OSError as exc:
+            self.finished = True
+            raise StreamBrokenError(f"the Runtime API connection broke mid-stream: {exc}") from exc

@@ -7,12 +7,11 @@ from them), so names and types match awslambdaric, including ``memory_limit_in_m
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
 
-from lambda_streaming.runtime import errors
+from lambda_streaming.runtime import errors, logs
 from lambda_streaming.runtime.errors import RuntimeFault
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
@@ -98,12 +97,10 @@ class LambdaContext:
 
     def log(self, message: object) -> None:
         """Write to the function's log as the stock ``context.log`` does (no newline added)."""
-        for handler in logging.getLogger().handlers:
-            sink = getattr(handler, "log_sink", None)
-            if sink is not None:
-                sink.log(str(message))
-                return
-        sys.stdout.write(str(message))
+        if logs.sink is not None:
+            logs.sink.log(str(message))
+        else:
+            sys.stdout.write(str(message))
 
     def __repr__(self) -> str:
         return (

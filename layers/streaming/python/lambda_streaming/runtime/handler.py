@@ -1,16 +1,6 @@
-"""Finding the user's handler, and telling streaming handlers from buffered ones.
-
-Import failures are reported with the stock client's error types and messages, so the console,
-alarms and docs written for the managed runtime still describe what went wrong.
-"""
+"""Streaming handlers: the ``streamify_response`` mark, and how a marked handler is called."""
 
 from __future__ import annotations
-
-import importlib
-import sys
-
-from lambda_streaming.runtime import errors
-from lambda_streaming.runtime.errors import RuntimeFault
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -68,35 +58,3 @@ def takes_stream(handler: Callable[..., Any]) -> bool:
     if code is None:
         return True
     return code.co_argcount - skip != 2
-
-
-def load_handler(name: str) -> Callable[..., Any]:
-    """Import ``module.function`` as the stock client does (``/`` in the module path allowed)."""
-    try:
-        module_name, function_name = name.rsplit(".", 1)
-    except ValueError as exc:
-        raise RuntimeFault(errors.MALFORMED_HANDLER_NAME, f"Bad handler '{name}': {exc}") from None
-    if module_name.split(".")[0] in sys.builtin_module_names:
-        raise RuntimeFault(
-            errors.BUILT_IN_MODULE_CONFLICT,
-            f"Cannot use built-in module {module_name} as a handler module",
-        )
-    try:
-        module = importlib.import_module(module_name.replace("/", "."))
-    except ImportError as exc:
-        raise RuntimeFault(
-            errors.IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': {exc}"
-        ) from None
-    except SyntaxError as exc:
-        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
-        raise RuntimeFault(
-            errors.USER_CODE_SYNTAX_ERROR,
-            f"Syntax error in module '{module_name}': {exc}",
-            trace,
-        ) from None
-    try:
-        return getattr(module, function_name)
-    except AttributeError:
-        raise RuntimeFault(
-            errors.HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'"
-        ) from None

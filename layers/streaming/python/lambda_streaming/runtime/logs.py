@@ -9,15 +9,13 @@ client leaves them.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 import time
-import traceback
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, BinaryIO
 
     from lambda_streaming.runtime.errors import ErrorDocument
@@ -32,12 +30,12 @@ _JSON_FRAMES = tuple(
     for t in (0xA55A0002, 0xA55A000A, 0xA55A000E, 0xA55A0012, 0xA55A0016, 0xA55A001A)
 )
 _JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
-_NBSP = "\u00a0"  # the stock client indents stack traces with it, so CloudWatch keeps the spaces
 
-# The invocation being served, stamped on every record by RequestIdFilter.
+# The invocation being served, stamped on every record by log_handler.RequestIdFilter.
 request_id = ""
 tenant_id: str | None = None
+# Where the function's log goes once ``Logs.install`` ran (``context.log`` writes here).
+sink: StdoutSink | FramedSink | None = None
 
 
 def _level_index(levelno: int) -> int:
@@ -70,80 +68,6 @@ class FramedSink:
         self.log("\n".join(lines), frame_type)
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = request_id
-        record.tenant_id = tenant_id
-        return True
-
-
-class SinkHandler(logging.Handler):
-    """Root handler; ``log_sink`` is the attribute name ``context.log`` and others look for."""
-
-    def __init__(self, log_sink: StdoutSink | FramedSink, per_level_frames: bool) -> None:
-        super().__init__()
-        self.log_sink = log_sink
-        self._per_level_frames = per_level_frames
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = self.format(record)
-            frame_type = getattr(record, "_frame_type", None)
-            if frame_type is None and self._per_level_frames:
-                frame_type = _TEXT_FRAMES[_level_index(record.levelno)]
-            self.log_sink.log(message, frame_type)
-        except Exception:
-            self.handleError(record)
-
-
-class JsonFormatter(logging.Formatter):
-    """The stock JSON record: timestamp, level, message, logger, requestId, error fields, extras."""
-
-    _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-        "aws_request_id",
-        "tenant_id",
-        "_frame_type",
-        "message",
-        "asctime",
-    }
-
-    def __init__(self) -> None:
-        super().__init__(datefmt=_JSON_DATE_FORMAT)
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelno = _level_index(record.levelno) * 10
-        record.levelname = logging.getLevelName(record.levelno)
-        record._frame_type = _JSON_FRAMES[record.levelno // 10]
-        exc_info = record.exc_info
-        message = (
-            record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
-        )
-        result: dict[str, Any] = {
-            "timestamp": self.formatTime(record, self.datefmt),
-            "level": record.levelname,
-            "message": message,
-            "logger": record.name,
-            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
-            "errorType": exc_info[0].__name__ if exc_info and exc_info[0] else None,
-            "errorMessage": str(exc_info[1]) if exc_info else None,
-            "requestId": getattr(record, "aws_request_id", None),
-            "location": (
-                f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None
-            ),
-        }
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = record.tenant_id
-        for key, value in record.__dict__.items():
-            if key not in self._RESERVED and key not in result:
-                result[key] = value
-        return (
-            json.dumps(
-                {k: v for k, v in result.items() if v is not None}, ensure_ascii=False, default=str
-            )
-            + "\n"
-        )
-
-
 class Logs:
     """The log sink and format chosen from the environment at start-up."""
 
@@ -155,39 +79,59 @@ class Logs:
         self.sink: StdoutSink | FramedSink = FramedSink(int(fd)) if fd else StdoutSink()
 
     def install(self) -> None:
-        """Attach the stock-style handler to the root logger."""
-        logging.Formatter.converter = time.gmtime
-        handler = SinkHandler(self.sink, per_level_frames=self.json or bool(self.level))
-        if self.json:
-            handler.setFormatter(JsonFormatter())
+        """Make ``self.sink`` the function's log, and hook ``logging`` in once it is imported.
+
+        The stock client imports ``logging`` at start; we attach the same root handler at the
+        moment the function (or a library) first imports it, which no caller can tell apart.
+        """
+        global sink
+        sink = self.sink
+        if "logging" in sys.modules:
+            _install_handler(self)
         else:
-            handler.setFormatter(logging.Formatter(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S"))
-        handler.addFilter(RequestIdFilter())
-        root = logging.getLogger()
-        if self.level in logging.getLevelNamesMapping():
-            root.setLevel(self.level)
-        root.addHandler(handler)
+            sys.meta_path.insert(0, _AfterImport("logging", lambda: _install_handler(self)))
 
     def log_error(self, error: ErrorDocument) -> None:
         """Log an uncaught error the way the stock client does."""
-        if self.json:
-            record = {
-                "timestamp": time.strftime(_JSON_DATE_FORMAT, time.gmtime()),
-                "level": "ERROR",
-                **error,
-            }
-            self.sink.log_error([json.dumps(record, ensure_ascii=False)], _JSON_FRAMES[4])
-            return
-        description = "[ERROR]"
-        if error.get("errorType"):
-            description += " " + error["errorType"]
-        if error.get("errorMessage"):
-            description += (":" if error.get("errorType") else "") + " " + error["errorMessage"]
-        lines = [description, "Traceback (most recent call last):"]
-        for element in error.get("stackTrace") or []:
-            if element == "":
-                lines.append("")
-            for line in element.splitlines():
-                stripped = line.lstrip(" ")
-                lines.append(_NBSP * (len(line) - len(stripped)) + stripped)
-        self.sink.log_error(lines, _TEXT_FRAMES[4])
+        from lambda_streaming.runtime.failures import log_error  # only once something failed
+
+        log_error(self.sink, error, json_format=self.json)
+
+
+def _install_handler(config: Logs) -> None:
+    from lambda_streaming.runtime import log_handler
+
+    log_handler.install(config)
+
+
+class _AfterImport:
+    """A meta path finder that runs ``then()`` right after module ``name`` is first imported.
+
+    It finds nothing itself: it asks the finders after it for the real spec and wraps that
+    spec's loader, then removes itself, so every later import is untouched.
+    """
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self._name = name
+        self._then = then
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != self._name:
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(name, path, target) if find_spec is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader, then = spec.loader, self._then
+        exec_module = loader.exec_module
+
+        def exec_then(module: Any) -> None:
+            exec_module(module)
+            then()
+
+        loader.exec_module = exec_then
+        return spec

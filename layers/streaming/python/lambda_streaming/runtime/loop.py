@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from lambda_streaming.runtime import errors, logs
-from lambda_streaming.runtime.api import RuntimeApiClient, RuntimeApiError
+from lambda_streaming.runtime.api import RuntimeApiError
 from lambda_streaming.runtime.context import LambdaContext
-from lambda_streaming.runtime.errors import RuntimeFault, error_document
-from lambda_streaming.runtime.handler import is_streaming, load_handler, takes_stream
-from lambda_streaming.runtime.logs import Logs
+from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime.handler import is_streaming, takes_stream
 from lambda_streaming.runtime.stream import ResponseStream, StreamStateError
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
@@ -24,33 +22,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_streaming.runtime.api import Invocation
-
-STREAMED, BUFFERED = "RESPONSE_STREAM", "BUFFERED"
-
-
-def invoke_mode(environ: os._Environ[str] | dict[str, str]) -> str:
-    """The Function URL's InvokeMode, which Lambda does not tell the runtime."""
-    if environ.get("AWS_SAM_LOCAL", "").lower() == "true":
-        return BUFFERED  # sam local invoke reads the whole body and ignores trailers
-    mode = (environ.get("STREAM_INVOKE_MODE") or STREAMED).strip().upper()
-    if mode not in (STREAMED, BUFFERED):
-        raise RuntimeFault(
-            errors.INVALID_CONFIGURATION,
-            f"STREAM_INVOKE_MODE must be RESPONSE_STREAM or BUFFERED, got {mode!r}",
-        )
-    return mode
+    from lambda_streaming.runtime.api import Invocation, RuntimeApiClient
+    from lambda_streaming.runtime.logs import Logs
 
 
 class Runtime:
     def __init__(
-        self, client: RuntimeApiClient, handler: Callable[..., Any], mode: str, logs: Logs
+        self, client: RuntimeApiClient, handler: Callable[..., Any], buffered: bool, logs: Logs
     ) -> None:
         self._client = client
         self._handler = handler
         self._streaming = is_streaming(handler)
         self._pass_stream = self._streaming and takes_stream(handler)
-        self._buffered = mode == BUFFERED
+        self._buffered = buffered
         self._logs = logs
         self._loop: Any = None  # asyncio imported only when a handler needs it
 
@@ -126,6 +110,8 @@ class Runtime:
         return self._loop.run_until_complete(coroutine)
 
     def _fail(self, exc: Exception, invocation: Invocation, stream: ResponseStream | None) -> None:
+        from lambda_streaming.runtime.failures import error_document  # first failure only
+
         document = error_document(exc, invocation.request_id)
         self._logs.log_error(document)
         try:
@@ -170,55 +156,3 @@ def _json_default(value: Any) -> Any:
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable
-
-
-def add_lambda_paths(layer_python: str) -> None:
-    """Put the task root and layer directories first on sys.path, as the stock bootstrap does.
-
-    ``/opt/python`` and its ``lib/pythonX.Y/site-packages`` hold every layer's packages; the
-    layer-relative equivalents make a checkout work like ``/opt``. ``.pth`` files are honoured.
-    """
-    import site
-
-    version = "python{}.{}".format(*sys.version_info[:2])
-    wanted: list[str] = []
-    task_root = os.environ.get("LAMBDA_TASK_ROOT")
-    if task_root:
-        wanted.append(task_root)
-    for base in ("/opt/python", layer_python):
-        wanted += [os.path.join(base, "lib", version, "site-packages"), base]
-    wanted = [os.path.abspath(p) for p in dict.fromkeys(wanted) if os.path.isdir(p)]
-    for path in reversed(wanted):
-        if path in sys.path:
-            sys.path.remove(path)
-        sys.path.insert(0, path)
-    for path in wanted:
-        if path.endswith("site-packages"):
-            site.addsitedir(path)  # already on sys.path: this only runs its .pth files
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``stream-bootstrap``; never returns while the Runtime API is reachable."""
-    argv = sys.argv[1:] if argv is None else argv
-    layer_python = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    add_lambda_paths(layer_python)
-    logging_setup = Logs(os.environ)
-    logging_setup.install()
-    client = RuntimeApiClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
-    # Lambda passes the stock bootstrap's path; a handler name as argument is for local runs.
-    handler_name = os.environ.get("_HANDLER") or next(
-        (a for a in argv if not a.endswith(".py")), ""
-    )
-    try:
-        mode = invoke_mode(os.environ)
-        handler = load_handler(handler_name)
-    except Exception as exc:
-        document = error_document(exc)
-        logging_setup.log_error(document)
-        client.post_init_error(document)
-        sys.exit(1)
-    try:
-        Runtime(client, handler, mode, logging_setup).serve_forever()
-    except (OSError, RuntimeApiError) as exc:
-        logging_setup.log_error(error_document(exc))
-        sys.exit(1)

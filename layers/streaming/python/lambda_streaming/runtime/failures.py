@@ -1,0 +1,78 @@
+"""A failure described and logged as the stock client does it.
+
+Lambda, the console, X-Ray tooling and our own clients parse ``{"errorMessage", "errorType",
+"requestId", "stackTrace"}`` as awslambdaric writes it, and read its ``[ERROR]`` log records;
+we write exactly those, so replacing the stock client changes nothing for whoever reads errors.
+Loaded with the first error: a function that never fails never compiles it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime.logs import _JSON_DATE_FORMAT, _JSON_FRAMES, _TEXT_FRAMES
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.logs import FramedSink, StdoutSink
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_NBSP = "\u00a0"  # the stock client indents stack traces with it, so CloudWatch keeps the spaces
+
+
+def make_error(
+    message: str, error_type: str, stack_trace: list[str], request_id: str | None = None
+) -> ErrorDocument:
+    return {
+        "errorMessage": message or "",
+        "errorType": error_type or "",
+        "requestId": request_id or "",
+        "stackTrace": stack_trace,
+    }
+
+
+def error_document(exc: BaseException, request_id: str | None = None) -> ErrorDocument:
+    """Describe ``exc`` as the stock client would, hiding the runtime's own frames."""
+    if isinstance(exc, RuntimeFault):
+        return make_error(exc.message, exc.error_type, exc.stack_trace, request_id)
+    import traceback  # costs milliseconds: loaded with the first failure, not at start-up
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    # The user's stack starts at their handler: drop our leading frames, as awslambdaric drops
+    # its bootstrap.py frames. Frames of ours that come later (called by the handler) stay.
+    start = 0
+    while start < len(frames) and os.path.abspath(frames[start].filename).startswith(_PACKAGE_DIR):
+        start += 1
+    if start == len(frames):
+        start = 0
+    return make_error(
+        str(exc), type(exc).__name__, traceback.format_list(frames[start:]), request_id
+    )
+
+
+def log_error(sink: StdoutSink | FramedSink, error: ErrorDocument, *, json_format: bool) -> None:
+    if json_format:
+        record = {
+            "timestamp": time.strftime(_JSON_DATE_FORMAT, time.gmtime()),
+            "level": "ERROR",
+            **error,
+        }
+        sink.log_error([json.dumps(record, ensure_ascii=False)], _JSON_FRAMES[4])
+        return
+    description = "[ERROR]"
+    if error.get("errorType"):
+        description += " " + error["errorType"]
+    if error.get("errorMessage"):
+        description += (":" if error.get("errorType") else "") + " " + error["errorMessage"]
+    lines = [description, "Traceback (most recent call last):"]
+    for element in error.get("stackTrace") or []:
+        if element == "":
+            lines.append("")
+        for line in element.splitlines():
+            stripped = line.lstrip(" ")
+            lines.append(_NBSP * (len(line) - len(stripped)) + stripped)
+    sink.log_error(lines, _TEXT_FRAMES[4])

@@ -1,0 +1,118 @@
+"""The ``logging`` side of the stock client's logging: root handler, request id, JSON records.
+
+Imported only once the function imports ``logging`` (see ``logs.install``): the module and what
+it pulls in (``traceback``, ``string``, ``threading``...) cost milliseconds of every cold start,
+and a handler that never logs through it should not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+
+from lambda_streaming.runtime import logs
+from lambda_streaming.runtime.logs import (
+    _JSON_DATE_FORMAT,
+    _JSON_FRAMES,
+    _TEXT_FRAMES,
+    _level_index,
+)
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lambda_streaming.runtime.logs import FramedSink, Logs, StdoutSink
+
+_TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = logs.request_id
+        record.tenant_id = logs.tenant_id
+        return True
+
+
+class SinkHandler(logging.Handler):
+    """Root handler; ``log_sink`` is the attribute name ``context.log`` and others look for."""
+
+    def __init__(self, log_sink: StdoutSink | FramedSink, per_level_frames: bool) -> None:
+        super().__init__()
+        self.log_sink = log_sink
+        self._per_level_frames = per_level_frames
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            frame_type = getattr(record, "_frame_type", None)
+            if frame_type is None and self._per_level_frames:
+                frame_type = _TEXT_FRAMES[_level_index(record.levelno)]
+            self.log_sink.log(message, frame_type)
+        except Exception:
+            self.handleError(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """The stock JSON record: timestamp, level, message, logger, requestId, error fields, extras."""
+
+    _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+        "aws_request_id",
+        "tenant_id",
+        "_frame_type",
+        "message",
+        "asctime",
+    }
+
+    def __init__(self) -> None:
+        super().__init__(datefmt=_JSON_DATE_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelno = _level_index(record.levelno) * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        record._frame_type = _JSON_FRAMES[record.levelno // 10]
+        exc_info = record.exc_info
+        message = (
+            record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
+        )
+        result: dict[str, Any] = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": record.levelname,
+            "message": message,
+            "logger": record.name,
+            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "errorType": exc_info[0].__name__ if exc_info and exc_info[0] else None,
+            "errorMessage": str(exc_info[1]) if exc_info else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": (
+                f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None
+            ),
+        }
+        if getattr(record, "tenant_id", None) is not None:
+            result["tenantId"] = record.tenant_id
+        for key, value in record.__dict__.items():
+            if key not in self._RESERVED and key not in result:
+                result[key] = value
+        return (
+            json.dumps(
+                {k: v for k, v in result.items() if v is not None}, ensure_ascii=False, default=str
+            )
+            + "\n"
+        )
+
+
+def install(config: Logs) -> None:
+    """Attach the stock-style handler to the root logger."""
+    logging.Formatter.converter = time.gmtime
+    handler = SinkHandler(config.sink, per_level_frames=config.json or bool(config.level))
+    if config.json:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    if config.level in logging.getLevelNamesMapping():
+        root.setLevel(config.level)
+    root.addHandler(handler)
