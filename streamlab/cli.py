@@ -1,8 +1,7 @@
 """``streamlab`` command line: one subcommand per module listed in COMMANDS.
 
 Each module exposes ``add_parser(subparsers)``, which adds its subparser and sets
-``func`` (``args -> exit code``) as a default. Adding a command is one line here; a
-listed module that does not exist (yet) is skipped, so commands can land independently.
+``func`` (``args -> exit code``) as a default. Adding a command is one line here.
 """
 
 from __future__ import annotations
@@ -20,16 +19,6 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-def _load(module_name: str) -> object | None:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only a missing command module is skipped; a broken import inside one is an error.
-        if exc.name is not None and module_name.startswith(exc.name):
-            return None
-        raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamlab",
@@ -38,9 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS:
-        module = _load(module_name)
-        if module is not None:
-            module.add_parser(subparsers)  # type: ignore[attr-defined]
+        importlib.import_module(module_name).add_parser(subparsers)  # type: ignore[attr-defined]
     return parser
 
 

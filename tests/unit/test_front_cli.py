@@ -1,4 +1,4 @@
-"""The streamlab command line: subcommands come from modules, missing ones are skipped."""
+"""The streamlab command line: one subcommand per listed module, and none hidden."""
 
 from __future__ import annotations
 
@@ -32,16 +32,20 @@ def test_adding_a_command_is_one_module(monkeypatch: pytest.MonkeyPatch) -> None
 
     module.add_parser = add_parser  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "streamlab_fake_command", module)
-    monkeypatch.setattr(
-        cli, "COMMANDS", ("streamlab_fake_command", "streamlab.not_written_yet", *cli.COMMANDS)
-    )
+    monkeypatch.setattr(cli, "COMMANDS", ("streamlab_fake_command", *cli.COMMANDS))
     assert cli.main(["hello"]) == 7
+
+
+def test_a_missing_command_module_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "COMMANDS", ("streamlab.not_written_yet", *cli.COMMANDS))
+    with pytest.raises(ModuleNotFoundError, match="streamlab.not_written_yet"):
+        cli.build_parser()
 
 
 def test_a_broken_command_module_is_not_hidden(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Only a missing command module is skipped, not one whose own imports fail."""
+    """A command whose own imports fail says which import, not that the command is missing."""
     (tmp_path / "streamlab_broken_command.py").write_text("import no_such_dependency_here\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(cli, "COMMANDS", ("streamlab_broken_command",))
