@@ -38,7 +38,7 @@ def test_adding_a_command_is_one_module(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_a_missing_command_module_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "COMMANDS", ("streamlab.not_written_yet", *cli.COMMANDS))
-    with pytest.raises(ModuleNotFoundError, match="streamlab.not_written_yet"):
+    with pytest.raises(ModuleNotFoundError, match=r"streamlab\.not_written_yet"):
         cli.build_parser()
 
 
