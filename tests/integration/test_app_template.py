@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,71 @@ def test_sam_build_without_a_container(tmp_path: Path) -> None:
         assert (build / name / "app.py").is_file(), name
     built = (build / "template.yaml").read_text()
     assert "StreamingLayer" in built
+    layer = build / "StreamingLayer"
+    assert os.access(layer / "stream-bootstrap", os.X_OK)
+    assert (layer / "python" / "lambda_streaming" / "runtime" / "bootstrap.py").is_file()
+    assert not (layer / "Makefile").exists()
+    compiled = sorted(layer.rglob("*.pyc"))
+    if not is_python_313(shutil.which("python3.13")):  # what the layer's Makefile looks for
+        # sources only, and none of the checkout's own caches
+        assert compiled == [], compiled
+        assert "shipping sources only" in result.stdout + result.stderr
+    else:
+        assert compiled and all(".cpython-313." in path.name for path in compiled)
+
+
+def is_python_313(candidate: str | None) -> bool:
+    """Whether ``candidate`` really runs as Python 3.13 (pyenv shims can exist and fail)."""
+    if candidate is None:
+        return False
+    ran = subprocess.run(
+        [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+        capture_output=True,
+        text=True,
+    )
+    return ran.stdout.strip() == "True"
+
+
+def target_python() -> str | None:
+    """A python3.13 that really runs: on PATH, or one pyenv has installed."""
+    candidates = [shutil.which("python3.13")]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        found = subprocess.run([pyenv, "prefix", "3.13"], capture_output=True, text=True)
+        candidates += [
+            str(Path(prefix) / "bin" / "python3.13")
+            for prefix in found.stdout.strip().split(":")
+            if found.returncode == 0 and prefix.strip()
+        ]
+    return next((c for c in candidates if is_python_313(c)), None)
+
+
+def test_layer_build_adds_unchecked_hash_pyc_from_the_target_python(tmp_path: Path) -> None:
+    python = target_python()
+    if python is None:
+        pytest.skip("no python3.13 here to compile with")
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    env = {**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}"}
+    made = subprocess.run(
+        ["make", "-C", str(ROOT / "layers" / "streaming"), "build-StreamingLayer"],
+        env={**env, "ARTIFACTS_DIR": str(artifacts)},
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    pyc = artifacts / "python" / "lambda_streaming" / "runtime" / "__pycache__"
+    header = (pyc / "bootstrap.cpython-313.pyc").read_bytes()[:8]
+    magic = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.util, sys; sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)",
+        ],
+        capture_output=True,
+    ).stdout
+    assert header[:4] == magic
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
 
 
 def functions(**overrides: str) -> dict[str, object]:
