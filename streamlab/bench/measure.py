@@ -58,6 +58,7 @@ class RunningClient:
     process: asyncio.subprocess.Process
     log: tempfile._TemporaryFileWrapper[bytes]
     started_at: float
+    waiting: Invocation | None = None  # the event queued before the client started
 
     @property
     def startup_s(self) -> float:
@@ -85,10 +86,17 @@ class RunningClient:
 
 
 @contextlib.asynccontextmanager
-async def running(client: RuntimeClient, workload: Workload) -> AsyncIterator[RunningClient]:
-    """Starts ``client`` and yields once it polls ``next``; kills it and its children after."""
+async def running(
+    client: RuntimeClient, workload: Workload, waiting: bytes | None = None
+) -> AsyncIterator[RunningClient]:
+    """Starts ``client`` and yields once it polls ``next``; kills it and its children after.
+
+    With ``waiting``, that event is queued before the client starts, as Lambda queues the
+    event of a cold invocation; it is ``run.waiting``.
+    """
     server = RuntimeApiServer(function_name="bench")
     await server.start()
+    queued = server.submit(waiting, timeout_s=INVOKE_TIMEOUT_S) if waiting is not None else None
     try:
         with tempfile.TemporaryFile() as log:
             argv, env = client.command(workload, server.address)
@@ -102,7 +110,7 @@ async def running(client: RuntimeClient, workload: Workload) -> AsyncIterator[Ru
                 stderr=log,
                 start_new_session=True,
             )
-            run = RunningClient(client, workload, server, process, log, started_at)
+            run = RunningClient(client, workload, server, process, log, started_at, queued)
             try:
                 await _wait_ready(run)
                 yield run
@@ -265,3 +273,16 @@ async def startup(client: RuntimeClient) -> float:
     """Seconds from process start to the first ``next`` (the init phase, as Lambda bills it)."""
     async with running(client, Workload.NOOP_BUFFERED) as run:
         return run.startup_s
+
+
+async def cold_start(client: RuntimeClient, payload: bytes) -> tuple[float, float]:
+    """Seconds from process start to the first ``next``, and to the end of the first answer.
+
+    The event waits before the client starts, as on a cold invocation, so the second figure
+    is what the caller of a cold function waits for: init plus the first invocation, including
+    whatever a runtime put off until there was an event.
+    """
+    async with running(client, Workload.NOOP_BUFFERED, waiting=payload) as run:
+        assert run.waiting is not None
+        await guarded(run, invoke(run, run.waiting), INVOKE_TIMEOUT_S)
+        return run.startup_s, time.monotonic() - run.started_at

@@ -95,7 +95,7 @@ async def _run(
         }
         for variants in startup_clients.values():  # unmeasured: fails fast with the client's log
             for client in variants:
-                await measure.startup(client)
+                await measure.cold_start(client, NOOP_EVENT)
         for number in range(1, config.rounds + 1):
             progress(f"round {number}/{config.rounds}")
             for workload in Workload:
@@ -107,8 +107,9 @@ async def _run(
     return result
 
 
-# start-up metric -> whether our layer has its .pyc (the peers run as installed for both)
-STARTUP_METRICS = {"startup_deployed_ms": False, "startup_pyc_ms": True}
+# start-up variant -> whether our layer has its .pyc (the peers run as installed for both);
+# each gives "startup_<variant>_ms" (to the first next) and "first_response_<variant>_ms"
+STARTUP_METRICS = {"deployed": False, "pyc": True}
 
 
 def as_deployed(client: RuntimeClient, tree: DeployedTree, pyc: bool) -> RuntimeClient:
@@ -123,15 +124,21 @@ def as_deployed(client: RuntimeClient, tree: DeployedTree, pyc: bool) -> Runtime
 
 
 async def _measure_startups(
-    result: BenchResult, metric: str, clients: Sequence[RuntimeClient]
+    result: BenchResult, variant: str, clients: Sequence[RuntimeClient]
 ) -> None:
-    """``startups`` samples per client, alternating; the round's figure is their median."""
-    samples: dict[str, list[float]] = {client.key: [] for client in clients}
+    """``startups`` cold starts per client, alternating; the round's figures are medians."""
+    inits: dict[str, list[float]] = {client.key: [] for client in clients}
+    answers: dict[str, list[float]] = {client.key: [] for client in clients}
     for _ in range(result.config.startups):
         for client in clients:
-            samples[client.key].append(await measure.startup(client))
+            init_s, answered_s = await measure.cold_start(client, NOOP_EVENT)
+            inits[client.key].append(init_s)
+            answers[client.key].append(answered_s)
     for client in clients:
-        result.add(metric, client, 1000 * statistics.median(samples[client.key]))
+        result.add(f"startup_{variant}_ms", client, 1000 * statistics.median(inits[client.key]))
+        result.add(
+            f"first_response_{variant}_ms", client, 1000 * statistics.median(answers[client.key])
+        )
 
 
 async def _measure(result: BenchResult, client: RuntimeClient, workload: Workload) -> None:

@@ -45,6 +45,8 @@ def test_quick_bench_prints_figures_for_ours_and_awslambdaric(tmp_path: Path) ->
         "streamed in 64 KiB writes": 2,
         "start-up as deployed, no .pyc": 3,
         "start-up, layer with .pyc": 3,
+        "first response as deployed": 3,
+        "first response, layer with .pyc": 3,
     }
     for title, count in figures.items():
         line = next(line for line in out.splitlines() if line.startswith(title) or title in line)
