@@ -89,27 +89,38 @@ async def _run(
 ) -> BenchResult:
     result = BenchResult(config, clients)
     with deployed_tree() as tree:
-        startup_clients = {
-            metric: [as_deployed(client, tree, pyc) for client in clients]
-            for metric, pyc in STARTUP_METRICS.items()
-        }
-        for variants in startup_clients.values():  # unmeasured: fails fast with the client's log
-            for client in variants:
-                await measure.cold_start(client, NOOP_EVENT)
+        starts = cold_start_runs(clients, tree)
+        for _, client in starts:  # unmeasured: fails fast with the client's log
+            await measure.cold_start(client, NOOP_EVENT)
         for number in range(1, config.rounds + 1):
             progress(f"round {number}/{config.rounds}")
             for workload in Workload:
                 for client in clients:
                     if client.supports(workload):
                         await _measure(result, client, workload)
-            for metric, variants in startup_clients.items():
-                await _measure_startups(result, metric, variants)
+            await _measure_startups(result, starts)
     return result
 
 
-# start-up variant -> whether our layer has its .pyc (the peers run as installed for both);
-# each gives "startup_<variant>_ms" (to the first next) and "first_response_<variant>_ms"
-STARTUP_METRICS = {"deployed": False, "pyc": True}
+# Start-up variants: our layer from sources only ("deployed") or with .pyc ("pyc"). Each gives
+# "startup_<variant>_ms" (to the first next) and "first_response_<variant>_ms".
+VARIANTS = ("deployed", "pyc")
+
+
+def cold_start_runs(
+    clients: Sequence[RuntimeClient], tree: DeployedTree
+) -> list[tuple[tuple[str, ...], RuntimeClient]]:
+    """What to start, each with the variants its figures count for: our runtime once per
+    variant, a peer (which has no layer) once for both."""
+    runs: list[tuple[tuple[str, ...], RuntimeClient]] = []
+    for client in clients:
+        if client.argv and client.argv[0].endswith(STREAM_BOOTSTRAP.name):
+            runs += [
+                ((variant,), as_deployed(client, tree, variant == "pyc")) for variant in VARIANTS
+            ]
+        else:
+            runs.append((VARIANTS, as_deployed(client, tree, pyc=False)))
+    return runs
 
 
 def as_deployed(client: RuntimeClient, tree: DeployedTree, pyc: bool) -> RuntimeClient:
@@ -124,21 +135,20 @@ def as_deployed(client: RuntimeClient, tree: DeployedTree, pyc: bool) -> Runtime
 
 
 async def _measure_startups(
-    result: BenchResult, variant: str, clients: Sequence[RuntimeClient]
+    result: BenchResult, runs: Sequence[tuple[tuple[str, ...], RuntimeClient]]
 ) -> None:
-    """``startups`` cold starts per client, alternating; the round's figures are medians."""
-    inits: dict[str, list[float]] = {client.key: [] for client in clients}
-    answers: dict[str, list[float]] = {client.key: [] for client in clients}
+    """``startups`` cold starts of each run, all alternating (so a noisy moment hits every
+    client and variant alike); the round's figures are medians."""
+    samples: list[tuple[list[float], list[float]]] = [([], []) for _ in runs]
     for _ in range(result.config.startups):
-        for client in clients:
+        for (_, client), (inits, answers) in zip(runs, samples, strict=True):
             init_s, answered_s = await measure.cold_start(client, NOOP_EVENT)
-            inits[client.key].append(init_s)
-            answers[client.key].append(answered_s)
-    for client in clients:
-        result.add(f"startup_{variant}_ms", client, 1000 * statistics.median(inits[client.key]))
-        result.add(
-            f"first_response_{variant}_ms", client, 1000 * statistics.median(answers[client.key])
-        )
+            inits.append(1000 * init_s)
+            answers.append(1000 * answered_s)
+    for (variants, client), (inits, answers) in zip(runs, samples, strict=True):
+        for variant in variants:
+            result.add(f"startup_{variant}_ms", client, statistics.median(inits))
+            result.add(f"first_response_{variant}_ms", client, statistics.median(answers))
 
 
 async def _measure(result: BenchResult, client: RuntimeClient, workload: Workload) -> None:
