@@ -2,7 +2,9 @@
 
 A pool of execution environments per function: an idle (warm) one is reused, a new
 (cold) one is started when all are busy, and the number of invocations in flight across
-all functions is capped like an account's concurrency limit. The fronts talk to it only
+all functions is capped like an account's concurrency limit (``--max-concurrency``), each
+function's by its ``ReservedConcurrentExecutions``. Each function runs isolated in its
+``sandbox.Sandbox`` unless ``isolated=False`` (``--use-venv``). The fronts talk to it only
 through ``invocation.py``.
 """
 
@@ -19,7 +21,6 @@ from typing import Any
 from streamlab.emulator.environment import (
     EnvironmentStartError,
     ExecutionEnvironment,
-    OptDir,
     decode_client_context,
 )
 from streamlab.emulator.invocation import (
@@ -31,6 +32,7 @@ from streamlab.emulator.invocation import (
 )
 from streamlab.emulator.logs import LambdaLog
 from streamlab.emulator.runtime_api import Invocation, function_error
+from streamlab.emulator.sandbox import Sandbox
 from streamlab.emulator.template import ParameterOverrides, load_functions
 
 DEFAULT_MAX_CONCURRENCY = 10
@@ -55,16 +57,21 @@ class Engine:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         region: str | None = None,
         log: LambdaLog | None = None,
+        isolated: bool = True,
+        install_requirements: bool = True,
     ) -> None:
         self.functions: Mapping[str, FunctionSpec] = dict(functions)
         self.max_concurrency = max_concurrency
         self.region = region or default_region()
         self.log = log or LambdaLog()
+        self.isolated = isolated
+        self.install_requirements = install_requirements
         self.cold_starts: Counter[str] = Counter()
         self.in_flight = 0
+        self.in_flight_by: Counter[str] = Counter()
         self._idle: dict[str, list[ExecutionEnvironment]] = {name: [] for name in self.functions}
         self._busy: set[ExecutionEnvironment] = set()
-        self._opt: dict[str, OptDir] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         atexit.register(self._kill_all)
@@ -78,19 +85,32 @@ class Engine:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         region: str | None = None,
         log: LambdaLog | None = None,
+        isolated: bool = True,
+        install_requirements: bool = True,
     ) -> Engine:
         """Loads the functions with SAM CLI (raises template.TemplateError)."""
         region = region or default_region()
         functions = load_functions(template, parameter_overrides, region=region)
-        return cls(functions, max_concurrency=max_concurrency, region=region, log=log)
+        return cls(
+            functions,
+            max_concurrency=max_concurrency,
+            region=region,
+            log=log,
+            isolated=isolated,
+            install_requirements=install_requirements,
+        )
 
     async def start(self) -> None:
-        """Prepares every function's /opt. Environments start on first use (cold starts)."""
+        """Prepares every function's sandbox, installing into the cache what is missing
+        (raises provision.ProvisionError). Environments start on first use (cold starts)."""
         self._stopping = False
         atexit.unregister(self._kill_all)  # registered once, also after a stop and restart
         atexit.register(self._kill_all)
+        await asyncio.to_thread(self._prepare_all)
+
+    def _prepare_all(self) -> None:
         for name in self.functions:
-            self._opt_dir(name)
+            self._sandbox(name)
 
     async def stop(self) -> None:
         """Stops every environment; invocations still running end with Runtime.ExitError."""
@@ -101,9 +121,9 @@ class Engine:
         for envs in self._idle.values():
             envs.clear()
         self._busy.clear()
-        for opt in self._opt.values():
-            opt.cleanup()
-        self._opt.clear()
+        for sandbox in self._sandboxes.values():
+            sandbox.cleanup()
+        self._sandboxes.clear()
         atexit.unregister(self._kill_all)
 
     async def __aenter__(self) -> Engine:
@@ -136,19 +156,27 @@ class Engine:
                 f"Rate Exceeded: {self.in_flight} invocations in flight "
                 f"(--max-concurrency {self.max_concurrency})"
             )
+        reserved = spec.reserved_concurrency
+        if reserved is not None and self.in_flight_by[function_name] >= reserved:
+            raise TooManyRequests(
+                f"Rate Exceeded: {function_name} has {self.in_flight_by[function_name]} "
+                f"invocations in flight (ReservedConcurrentExecutions {reserved})"
+            )
         self.in_flight += 1
+        self.in_flight_by[function_name] += 1
         invocation = Invocation(
             payload,
             timeout_s=spec.timeout_s,
             request_id=request_id,
             client_context=decode_client_context(client_context),
         )
-        invocation.add_end_callback(self._ended)
+        invocation.add_end_callback(lambda ended: self._ended(function_name))
         self._spawn(self._run(spec, invocation))
         return InvocationStream(invocation)
 
-    def _ended(self, invocation: Invocation) -> None:
+    def _ended(self, function_name: str) -> None:
         self.in_flight -= 1
+        self.in_flight_by[function_name] -= 1
 
     async def _run(self, spec: FunctionSpec, invocation: Invocation) -> None:
         try:
@@ -174,8 +202,9 @@ class Engine:
                 self._busy.add(environment)
                 return environment
             self._spawn(environment.stop())
+        sandbox = self._sandbox(spec.name)
         environment = ExecutionEnvironment(
-            spec, self._opt_dir(spec.name), self.log, region=self.region
+            spec, sandbox.opt_dir, self.log, region=self.region, isolation=sandbox.isolation
         )
         environment.on_released = self._release
         self._busy.add(environment)
@@ -200,11 +229,15 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _opt_dir(self, name: str) -> Path:
-        opt = self._opt.get(name)
-        if opt is None:
-            opt = self._opt[name] = OptDir(self.functions[name].layer_dirs)
-        return opt.path
+    def _sandbox(self, name: str) -> Sandbox:
+        sandbox = self._sandboxes.get(name)
+        if sandbox is None:
+            sandbox = self._sandboxes[name] = Sandbox(
+                self.functions[name],
+                isolated=self.isolated,
+                install_requirements=self.install_requirements,
+            )
+        return sandbox
 
     def environments(self, function_name: str) -> list[ExecutionEnvironment]:
         """The function's live environments, busy or idle (for tests and status pages)."""

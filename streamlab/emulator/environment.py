@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from streamlab.emulator.invocation import FunctionError, FunctionSpec
@@ -48,6 +49,19 @@ PASSED_THROUGH = (
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
 )
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What a function's process runs with instead of the emulator's virtual environment
+    (built by ``sandbox.Sandbox``): Lambda's ``/var/lang/bin/python3.X``, ``/var/lang/bin``,
+    ``/var/runtime`` (holding ``bootstrap.py``) and, when it differs from the code directory,
+    ``/var/task`` (the code with its bundled requirements)."""
+
+    python: str
+    bin_dir: Path
+    runtime_dir: Path
+    task_dir: Path | None = None
 
 
 class OptDir:
@@ -111,6 +125,12 @@ def _stock_runtime_dir() -> str:
 _RUNTIME_DIR = _stock_runtime_dir()
 
 
+def _system_path(path: str) -> list[str]:
+    """PATH without the emulator's virtual environment."""
+    venv_bin = str(Path(sys.prefix) / "bin") if sys.prefix != sys.base_prefix else None
+    return [entry for entry in path.split(os.pathsep) if entry and entry != venv_bin]
+
+
 def decode_client_context(client_context: str | None) -> str | None:
     """The Invoke API takes the client context base64-encoded; runtimes receive JSON."""
     if client_context is None:
@@ -134,8 +154,10 @@ class ExecutionEnvironment:
         *,
         region: str,
         base_environment: Mapping[str, str] | None = None,
+        isolation: Isolation | None = None,
     ) -> None:
         self.spec = spec
+        self.isolation = isolation
         self.opt_dir = opt_dir
         self.log = log
         self.region = region
@@ -180,7 +202,7 @@ class ExecutionEnvironment:
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *command,
-                cwd=self.spec.code_dir,
+                cwd=self.task_root,
                 env=self.environment(),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=output_fd,
@@ -360,9 +382,23 @@ class ExecutionEnvironment:
 
     # how Lambda starts it
 
+    @property
+    def task_root(self) -> Path:
+        """Where ``/var/task`` is locally: the code, with its bundled requirements if any."""
+        isolation = self.isolation
+        if isolation is not None and isolation.task_dir is not None:
+            return isolation.task_dir
+        return self.spec.code_dir
+
     def command(self) -> list[str]:
         spec = self.spec
         wrapper = self._local_path(self.spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER"))
+        isolation = self.isolation
+        if spec.runtime.startswith("python") and isolation is not None:
+            # As Lambda's /var/runtime/bootstrap does: the wrapper gets the interpreter and
+            # the stock bootstrap script as its arguments.
+            stock = [isolation.python, str(isolation.runtime_dir / "bootstrap.py")]
+            return [wrapper, *stock] if wrapper else stock
         if spec.runtime.startswith("python"):
             stock = [sys.executable, "-m", "awslambdaric", spec.handler]
             return [wrapper, *stock] if wrapper else stock
@@ -399,7 +435,7 @@ class ExecutionEnvironment:
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-                "LAMBDA_TASK_ROOT": str(spec.code_dir),
+                "LAMBDA_TASK_ROOT": str(self.task_root),
                 "LAMBDA_RUNTIME_DIR": _RUNTIME_DIR,
                 "_HANDLER": spec.handler,
                 "TZ": ":UTC",
@@ -411,13 +447,22 @@ class ExecutionEnvironment:
         wrapper = self._local_path(spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER"))
         if wrapper:
             env["AWS_LAMBDA_EXEC_WRAPPER"] = wrapper
-        elif spec.runtime.startswith("python"):
+        if self.isolation is not None:
+            # Lambda's PATH, with local stand-ins: /var/lang/bin, then the system's, then
+            # /opt/bin; never the emulator's virtual environment.
+            env["LAMBDA_RUNTIME_DIR"] = str(self.isolation.runtime_dir)
+            env["PATH"] = os.pathsep.join(
+                [str(self.isolation.bin_dir), *_system_path(base.get("PATH", "")), str(opt / "bin")]
+            )
+        elif not wrapper and spec.runtime.startswith("python"):
             # What Lambda's python bootstrap does before starting the stock client; a wrapper
             # replaces that bootstrap and sets up the path itself.
             env["PYTHONPATH"] = os.pathsep.join(self._python_path())
         return env
 
     def _python_path(self) -> list[str]:
+        """``--use-venv``: the stock client from the emulator's environment, with the
+        function's code and layers in front."""
         python = self.opt_dir / "python"
         local = f"{sys.version_info.major}.{sys.version_info.minor}"
         versions = dict.fromkeys([self.spec.runtime.removeprefix("python"), local])

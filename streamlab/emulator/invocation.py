@@ -44,11 +44,14 @@ class FunctionSpec:
     runtime: str
     code_dir: Path
     layer_dirs: tuple[Path, ...] = ()
+    # Layers given by ARN, each with its position among all the function's layers.
+    remote_layers: tuple[tuple[int, str], ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 3.0
     memory_mb: int = 128
     architecture: str = "x86_64"
     url: FunctionUrl | None = None
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
 
 
 # One invocation yields, in order: [ResponseHead, BodyChunk*], InvocationEnd.
@@ -86,7 +89,8 @@ InvocationEvent = ResponseHead | BodyChunk | InvocationEnd
 
 
 class TooManyRequests(Exception):
-    """Every execution environment allowed by ``--max-concurrency`` is busy (AWS answers 429)."""
+    """Over the emulator's concurrency (``--max-concurrency``, like an account limit) or the
+    function's ``ReservedConcurrentExecutions``: AWS answers 429."""
 
 
 class UnknownFunction(KeyError):

@@ -71,26 +71,70 @@ def load_functions(
             provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
             absent = _absent_by_condition(stacks)
             functions = [f for f in provider.get_all() if f.full_path not in absent]
+        reserved = _reserved_concurrency(stacks)
         specs = {}
-        remote: dict[str, list[str]] = {}
         for function in functions:
-            spec = _to_spec(function)
+            spec = _to_spec(function, reserved.get(function.full_path))
             if spec is not None:
                 specs[spec.name] = spec
-                for layer in function.layers:
-                    if not layer.codeuri:
-                        remote.setdefault(layer.arn, []).append(spec.name)
     except InvalidLayerReference as exc:
         raise TemplateError(str(exc)) from exc
     except TemplateError:
         raise
     except Exception as exc:  # samcli raises many types for a template it cannot read
         raise TemplateError(f"Cannot load {path}: {exc}") from exc
-    for arn, names in remote.items():
-        # Nothing is downloaded: what a remote layer (e.g. Powertools) provides must come
-        # from the local environment instead.
-        log.warning("Remote layer %s (%s) skipped: not downloaded", arn, ", ".join(names))
     return specs
+
+
+def _reserved_concurrency(stacks: list[Any]) -> dict[str, int]:
+    """``ReservedConcurrentExecutions`` by function full path (SAM CLI's Function drops it).
+
+    Read from the function's properties, else the template's ``Globals``; a value given by an
+    intrinsic is resolved with the stack's parameters like conditions are.
+    """
+    from samcli.lib.providers.provider import get_full_path
+
+    found: dict[str, int] = {}
+    for stack in stacks:
+        template = stack.template_dict
+        defaults = ((template.get("Globals") or {}).get("Function") or {}).get(
+            "ReservedConcurrentExecutions"
+        )
+        resolver = None
+        for logical_id, resource in (template.get("Resources") or {}).items():
+            if not isinstance(resource, Mapping) or resource.get("Type") not in (
+                "AWS::Serverless::Function",
+                "AWS::Lambda::Function",
+            ):
+                continue
+            value = (resource.get("Properties") or {}).get("ReservedConcurrentExecutions", defaults)
+            if value is None:
+                continue
+            if isinstance(value, Mapping):
+                resolver = resolver or _resolver(stack)
+                try:
+                    value = resolver.intrinsic_property_resolver(value, ignore_errors=False)
+                except Exception as exc:
+                    log.warning("%s: ReservedConcurrentExecutions unresolved (%s)", logical_id, exc)
+                    continue
+            try:
+                found[get_full_path(stack.stack_path, logical_id)] = int(value)
+            except (TypeError, ValueError):
+                log.warning(
+                    "%s: ReservedConcurrentExecutions %r is not a number", logical_id, value
+                )
+    return found
+
+
+def _resolver(stack: Any) -> Any:
+    from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
+    from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
+    from samcli.lib.providers.sam_base_provider import SamBaseProvider
+
+    template = stack.template_dict
+    values = SamBaseProvider._get_parameter_values(template, stack.parameters)
+    symbols = IntrinsicsSymbolTable(logical_id_translator=values, template=template)
+    return IntrinsicResolver(template=template, symbol_resolver=symbols)
 
 
 def _absent_by_condition(stacks: list[Any]) -> set[str]:
@@ -130,7 +174,7 @@ def _holds(resolver: Any, condition: Any, name: str) -> bool:
         return True
 
 
-def _to_spec(function: Any) -> FunctionSpec | None:
+def _to_spec(function: Any, reserved_concurrency: int | None = None) -> FunctionSpec | None:
     name = function.full_path
     if function.packagetype != "Zip" or not function.codeuri:
         log.warning("%s: skipped (only Zip functions with a CodeUri run locally)", name)
@@ -144,11 +188,17 @@ def _to_spec(function: Any) -> FunctionSpec | None:
         runtime=function.runtime,
         code_dir=Path(function.codeuri),
         layer_dirs=tuple(Path(layer.codeuri) for layer in function.layers if layer.codeuri),
+        remote_layers=tuple(
+            (position, layer.arn)
+            for position, layer in enumerate(function.layers)
+            if not layer.codeuri
+        ),
         environment=_variables(name, function.environment),
         timeout_s=float(function.timeout or 3),
         memory_mb=int(function.memory or 128),
         architecture=(function.architectures or ["x86_64"])[0],
         url=_function_url(function.function_url_config),
+        reserved_concurrency=reserved_concurrency,
     )
 
 
