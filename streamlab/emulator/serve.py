@@ -46,7 +46,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--max-concurrency",
         type=int,
         default=10,
-        help="execution environments per function; requests beyond it get 429 (default 10)",
+        help=(
+            "invocations in flight across the whole emulator, like an account's concurrency "
+            "limit; requests beyond it get 429 (default 10). A function's "
+            "ReservedConcurrentExecutions caps it alone."
+        ),
+    )
+    parser.add_argument(
+        "--use-venv",
+        action="store_true",
+        help=(
+            "run functions with this virtual environment on their path (quick hacking; "
+            "imports that fail on Lambda may work here), instead of only what Lambda gives "
+            "them: the standard library, the runtime's boto3/botocore and stock client, "
+            "their layers and code"
+        ),
+    )
+    parser.add_argument(
+        "--build-dir",
+        default=None,
+        metavar="DIR",
+        help=(
+            "run what `sam build` produced (e.g. .aws-sam/build): its template.yaml and "
+            "artifacts, dependencies already bundled; without it a function's "
+            "requirements.txt is installed into the emulator's cache"
+        ),
     )
     parser.add_argument(
         "--no-auth",
@@ -95,10 +119,30 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(args: argparse.Namespace) -> int:
     from streamlab.emulator.engine import Engine as LocalEngine
+    from streamlab.emulator.provision import ProvisionError
 
     overrides = " ".join(args.parameter_overrides) if args.parameter_overrides else None
+    template = Path(args.template)
+    if args.build_dir:
+        template = Path(args.build_dir) / "template.yaml"
+        if not template.is_file():
+            print(
+                f"streamlab serve: no {template}: run `sam build` first (or leave out --build-dir)",
+                file=sys.stderr,
+            )
+            return 2
+    if args.use_venv:
+        print(
+            "NOTE: --use-venv: functions see this virtual environment's packages; "
+            "what imports here may fail on Lambda with Runtime.ImportModuleError",
+            flush=True,
+        )
     engine = LocalEngine.from_template(
-        Path(args.template), overrides, max_concurrency=args.max_concurrency
+        template,
+        overrides,
+        max_concurrency=args.max_concurrency,
+        isolated=not args.use_venv,
+        install_requirements=not args.build_dir,
     )
     server = EmulatorServer(
         engine,
@@ -111,7 +155,12 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await engine.start()
+    try:
+        await engine.start()
+    except ProvisionError as exc:
+        print(f"streamlab serve: {exc}", file=sys.stderr)
+        await engine.stop()
+        return 2
     try:
         await server.start()
         print_banner(server, auth=not args.no_auth)

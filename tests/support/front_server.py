@@ -49,8 +49,16 @@ def serving_template(
     from streamlab.emulator.engine import Engine as RealEngine
 
     engine = RealEngine.from_template(template, max_concurrency=max_concurrency)
+    with serving_engine(engine, **options) as server:
+        yield server
+
+
+@contextmanager
+def serving_engine(engine: Any, **options: Any) -> Iterator[EmulatorServer]:
+    """A real engine (not yet started) behind the server: started on the server's loop,
+    stopped on exit with its runtime processes."""
     with _loop_thread() as loop:
-        asyncio.run_coroutine_threadsafe(engine.start(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(engine.start(), loop).result(120)
         server = EmulatorServer(engine, host="127.0.0.1", port=0, **options)
         try:
             asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)

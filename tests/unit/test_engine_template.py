@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -45,12 +44,11 @@ def test_code_and_local_layers_are_absolute_dirs_in_order(functions) -> None:  #
     assert stream.layer_dirs == (FIXTURE_APP / "deps_layer", FIXTURE_APP / "wrapper_layer")
 
 
-def test_remote_layers_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="streamlab.emulator.template"):
-        echo = load_functions(FIXTURE_TEMPLATE)["EchoFunction"]
+def test_remote_layers_keep_their_arn_and_position() -> None:
+    echo = load_functions(FIXTURE_TEMPLATE)["EchoFunction"]
     assert echo.layer_dirs == (FIXTURE_APP / "deps_layer",)
-    warnings = [r.getMessage() for r in caplog.records if "Remote layer" in r.getMessage()]
-    assert len(warnings) == 1 and "AWSLambdaPowertoolsPythonV3" in warnings[0]
+    [(position, arn)] = echo.remote_layers
+    assert position == 1 and "AWSLambdaPowertoolsPythonV3" in arn
 
 
 def test_function_url_config(functions) -> None:  # type: ignore[no-untyped-def]
