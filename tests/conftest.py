@@ -23,3 +23,17 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fill the emulator's cache once, before any test's timeout runs: what the python3.13
+    runtime provides and the Powertools layers the templates name (a fresh machine installs
+    them from PyPI here, in a few seconds each; later sessions find them ready)."""
+    from streamlab.emulator import provision
+
+    runtime = provision.runtime_set("python3.13")
+    for arn in (
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27",
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:7",
+    ):
+        provision.powertools_layer(arn, runtime.interpreter.version)
