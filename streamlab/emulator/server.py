@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from streamlab.emulator.auth import SigV4Verifier
-from streamlab.emulator.function_url import FunctionUrl
+from streamlab.emulator.function_url import BAD_GATEWAY_BODY, FunctionUrl
 from streamlab.emulator.invocation import Engine
 from streamlab.emulator.lambda_api import LambdaApi
 from streamlab.emulator.results import MAX_REQUEST_PAYLOAD
@@ -37,6 +38,27 @@ class UrlListing:
     auth_type: str
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def never_500(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The backstop behind every front: a fault of the emulator's while relaying a request is
+    logged and answered 502 (the body AWS's fronts send), never aiohttp's 500; when the
+    response had already started, the connection is cut instead of sending a second one."""
+    try:
+        return await handler(request)
+    except (web.HTTPException, asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        log.exception("%s %s: 502 Bad Gateway: the emulator failed", request.method, request.path)
+        if request.writer is not None and request.writer.output_size > 0:
+            if request.transport is not None:
+                request.transport.close()
+            raise
+        return web.Response(status=502, body=BAD_GATEWAY_BODY)
+
+
 def create_app(
     engine: Engine,
     *,
@@ -44,7 +66,7 @@ def create_app(
     route_setups: Iterable[RouteSetup] = (),
 ) -> web.Application:
     """All routes; ``verifier=None`` turns SigV4 checking off (``--no-auth``)."""
-    app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
+    app = web.Application(client_max_size=_CLIENT_MAX_SIZE, middlewares=[never_500])
     app[ENGINE_KEY] = engine
     LambdaApi(engine, verifier).add_routes(app)
     for spec in engine.functions.values():
