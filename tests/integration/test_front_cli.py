@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -63,3 +64,89 @@ def test_serve_streams_and_stops_cleanly(stop_signal: signal.Signals) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _serve_until_banner(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlab", "serve", "--port", "0", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            break
+    return process, "".join(lines)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_use_venv_says_so_at_start() -> None:
+    process, banner = _serve_until_banner("--template", str(TEMPLATE), "--use-venv")
+    try:
+        assert "--use-venv: functions see this virtual environment" in banner, banner
+        assert "Ctrl-C to stop" in banner
+    finally:
+        _stop(process)
+
+
+def test_build_dir_runs_the_built_artifacts(tmp_path: Path) -> None:
+    """As `sam build` leaves them: .aws-sam/build/template.yaml and one folder per function
+    with its dependencies inside; the emulator installs nothing then."""
+    build = tmp_path / ".aws-sam" / "build"
+    code = build / "BuiltFunction"
+    code.mkdir(parents=True)
+    (build / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  BuiltFunction:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.13\n"
+        "      CodeUri: BuiltFunction\n"
+        "      Handler: app.handler\n"
+        "      FunctionUrlConfig: {AuthType: NONE, InvokeMode: BUFFERED}\n"
+    )
+    (code / "app.py").write_text(
+        "import bundled\n\n\n"
+        "def handler(event, context):\n"
+        '    return {"statusCode": 200, "body": bundled.VALUE}\n'
+    )
+    (code / "bundled.py").write_text("VALUE = 'from the build'\n")
+    # sam build copies requirements.txt too; its packages are already bundled above
+    (code / "requirements.txt").write_text("no-such-package-streamlab-test==0.0.0\n")
+
+    missing = tmp_path / "nowhere"
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlab", "serve", "--build-dir", str(missing)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "run `sam build` first" in done.stderr
+
+    process, banner = _serve_until_banner("--build-dir", str(build))
+    try:
+        url = re.search(r"(http://127\.0\.0\.1:\d+/BuiltFunction/)", banner)
+        assert url, banner
+        reply = requests.get(url[1], timeout=30)
+        assert reply.status_code == 200 and reply.text == "from the build"
+    finally:
+        _stop(process)
