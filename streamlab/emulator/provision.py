@@ -153,7 +153,7 @@ class RuntimeSet:
     @property
     def python(self) -> str:
         """The function's interpreter: ``/var/lang/bin/python3.X`` locally."""
-        return str(self.root / "lang" / "bin" / "python3")
+        return str(self.root / "lang" / "bin" / f"python{self.interpreter.version}")
 
     @property
     def bin_dir(self) -> Path:

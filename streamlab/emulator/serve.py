@@ -158,7 +158,11 @@ async def serve(args: argparse.Namespace) -> int:
     try:
         await engine.start()
     except ProvisionError as exc:
-        print(f"streamlab serve: {exc}", file=sys.stderr)
+        print(
+            f"streamlab serve: {exc}\n(PyPI must be reachable the first time; --use-venv runs "
+            "functions on this virtual environment instead)",
+            file=sys.stderr,
+        )
         await engine.stop()
         return 2
     try:
