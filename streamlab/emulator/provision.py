@@ -237,7 +237,10 @@ def requirements_dir(requirements: Path, python_version: str, notify: Notify = _
     root = cache_root() / "requirements" / f"{key}-py{python_version}"
 
     def build(tmp: Path) -> None:
-        _pip_install(["-r", str(requirements)], tmp / "packages", python_version)
+        # relative paths in the file are the code directory's, as under `sam build`
+        _pip_install(
+            ["-r", str(requirements)], tmp / "packages", python_version, cwd=requirements.parent
+        )
         shutil.copyfile(requirements, tmp / "requirements.txt")
 
     _ensure(root, build, notify, f"installing {requirements}")
@@ -282,7 +285,9 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _pip_install(requirements: Sequence[str], target: Path, python_version: str) -> None:
+def _pip_install(
+    requirements: Sequence[str], target: Path, python_version: str, cwd: Path | None = None
+) -> None:
     """``pip install --target`` for another Python version: wheels only, no scripts."""
     command = [
         sys.executable,
@@ -299,13 +304,15 @@ def _pip_install(requirements: Sequence[str], target: Path, python_version: str)
         "--only-binary=:all:",
         *requirements,
     ]
-    _run(command, f"pip could not install {' '.join(requirements)}")
+    _run(command, f"pip could not install {' '.join(requirements)}", cwd=cwd)
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not on Lambda's PATH
 
 
-def _run(command: Sequence[str], failure: str) -> None:
+def _run(command: Sequence[str], failure: str, cwd: Path | None = None) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=600, cwd=cwd
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ProvisionError(f"{failure}: {exc}") from exc
     if done.returncode != 0:

@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import logging
+import subprocess
 import sys
 from pathlib import Path
 
@@ -226,3 +227,21 @@ def test_unknown_layer_arns_are_skipped_with_one_warning(
         asyncio.run(engine.stop())
     warnings = [r.getMessage() for r in caplog.records if "Remote layer" in r.getMessage()]
     assert len(warnings) == 1 and "layer:Private:3" in warnings[0]
+
+
+def test_requirements_that_cannot_install_stop_serve_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(VENV_ONLY_TEMPLATE)
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "app.py").write_text(VENV_ONLY_CODE)
+    (tmp_path / "code" / "requirements.txt").write_text("./not-a-directory-here\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlab", "serve", "-t", str(tmp_path / "template.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "pip could not install -r" in done.stderr
+    assert "not-a-directory-here" in done.stderr
+    assert "Traceback" not in done.stderr
