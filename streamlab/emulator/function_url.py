@@ -24,6 +24,7 @@ from aiohttp import web
 
 from streamlab.emulator import cors as cors_rules
 from streamlab.emulator.auth import SignatureError, SignedRequest, SigV4Verifier
+from streamlab.emulator.headers import first_problem
 from streamlab.emulator.invocation import (
     BodyChunk,
     Engine,
@@ -93,8 +94,9 @@ def head_from_result(document: Mapping[str, object]) -> HttpHead:
         for value in values if isinstance(values, list) else [values]:
             headers.append((str(name), _header_text(value)))
     headers.extend(("Set-Cookie", str(cookie)) for cookie in cookies)
-    for name, value in headers:
-        _check_header(name, value)
+    problem = first_problem(headers)
+    if problem is not None:
+        raise ResultError(problem)  # a 502 naming the header, never a 500
     return HttpHead(status=_status(document.get("statusCode", 200)), headers=tuple(headers))
 
 
@@ -102,19 +104,6 @@ def _header_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-# RFC 9110 token characters: what a header name may be made of.
-_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def _check_header(name: str, value: str) -> None:
-    """A header that cannot go on the wire is the function's fault: 502, never a 500."""
-    if not name or not set(name) <= _TOKEN:
-        raise ResultError(f"header name {name!r} is not an HTTP token")
-    bad = next((c for c in value if c in "\r\n\0"), None)
-    if bad is not None:
-        raise ResultError(f"header {name} has a value with {bad!r} in it")
 
 
 def parse_prelude(raw: bytes) -> HttpHead:
