@@ -288,7 +288,8 @@ def _locked(path: Path) -> Iterator[None]:
 def _pip_install(
     requirements: Sequence[str], target: Path, python_version: str, cwd: Path | None = None
 ) -> None:
-    """``pip install --target`` for another Python version: wheels only, no scripts."""
+    """``pip install --target`` with the emulator's pip, for the function's Python version
+    (only wheels when that is not the emulator's own version: pip cannot build for another)."""
     command = [
         sys.executable,
         "-m",
@@ -299,11 +300,10 @@ def _pip_install(
         "--no-warn-conflicts",
         "--target",
         str(target),
-        "--python-version",
-        python_version,
-        "--only-binary=:all:",
-        *requirements,
     ]
+    if python_version != "{}.{}".format(*sys.version_info[:2]):
+        command += ["--python-version", python_version, "--only-binary=:all:"]
+    command += requirements
     _run(command, f"pip could not install {' '.join(requirements)}", cwd=cwd)
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not on Lambda's PATH
 
