@@ -29,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Serves every function of a SAM template that has a FunctionUrlConfig at "
             "http://HOST:PORT/<LogicalId>/, running each function's real runtime, and answers "
-            "boto3's invoke / invoke_with_response_stream (endpoint_url=http://HOST:PORT)."
+            "boto3's invoke / invoke_with_response_stream (endpoint_url=http://HOST:PORT). "
+            "Functions see only what Lambda gives them (the standard library, the runtime's "
+            "boto3/botocore and stock client, their layers and code), installed once into "
+            "~/.cache/streamlab (STREAMLAB_CACHE_DIR)."
         ),
     )
     parser.add_argument("--template", "-t", default="template.yaml", help="SAM template")
