@@ -49,6 +49,10 @@ class Received:
             return "next"
         if self.target == PREFIX + "/init/error":
             return "init_error"
+        if self.target == PREFIX + "/restore/next":
+            return "restore_next"
+        if self.target == PREFIX + "/restore/error":
+            return "restore_error"
         return self.target.rsplit("/", 1)[-1]  # "response" or "error"
 
     @property
@@ -68,7 +72,12 @@ class _Event:
 
 
 class RecordingRuntimeApi:
-    """Serve queued events to ``next`` and record everything posted back."""
+    """Serve queued events to ``next`` and record everything posted back.
+
+    Each connection is served by its own thread and every waiting ``next`` takes the next
+    queued event, so several runtime processes (Managed Instances workers) can poll at once.
+    SnapStart's ``restore/next`` answers 200 at once (the restore is immediate here).
+    """
 
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -79,6 +88,9 @@ class RecordingRuntimeApi:
         self._connections = itertools.count(1)
         self._sockets: list[socket.socket] = []
         self.status_for: dict[str, int] = {}  # kind -> status to answer instead of 202
+        # kind -> statuses for the next requests of that kind, in order; then status_for applies
+        self.status_sequence: dict[str, list[int]] = {}
+        self.invocation_ids: dict[str, str] = {}  # request id -> its Lambda-Runtime-Invocation-Id
         # Clear to stop reading response bodies after their head: a slow client (back-pressure).
         self.reading = threading.Event()
         self.reading.set()
@@ -95,9 +107,16 @@ class RecordingRuntimeApi:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
         deadline_ms: int | None = None,
+        invocation_id: str | None = None,
     ) -> str:
-        """Queue one invocation; returns its request id."""
+        """Queue one invocation; returns its request id.
+
+        Each event carries a ``Lambda-Runtime-Invocation-Id`` (see ``invocation_ids``), which
+        the runtime must echo on that invocation's result.
+        """
         request_id = request_id or str(uuid.uuid4())
+        invocation_id = invocation_id or uuid.uuid4().hex
+        self.invocation_ids[request_id] = invocation_id
         body = raw if raw is not None else json.dumps({} if event is None else event).encode()
         all_headers = {
             "Lambda-Runtime-Aws-Request-Id": request_id,
@@ -106,6 +125,7 @@ class RecordingRuntimeApi:
                 "arn:aws:lambda:us-east-1:123456789012:function:test-fn"
             ),
             "Content-Type": "application/json",
+            "Lambda-Runtime-Invocation-Id": invocation_id,
             **(headers or {}),
         }
         self._events.put(_Event(request_id, body, all_headers))
@@ -252,12 +272,22 @@ class RecordingRuntimeApi:
                 return False
             headers = [*event.headers.items(), ("Content-Length", str(len(event.body)))]
             self._send(sock, conn, 200, headers, event.body)
+        elif request.kind == "restore_next":
+            status = self._status(request.kind, 200)
+            self._send(sock, conn, status, [("Content-Length", "0")], b"")
         else:
-            status = self.status_for.get(request.kind, 202)
+            status = self._status(request.kind, 202)
             body = b'{"status":"OK"}\n' if status == 202 else b'{"errorType":"Test.Rejected"}'
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             self._send(sock, conn, status, headers, body)
         return True
+
+    def _status(self, kind: str, default: int) -> int:
+        with self._changed:
+            sequence = self.status_sequence.get(kind)
+            if sequence:
+                return sequence.pop(0)
+        return self.status_for.get(kind, default)
 
     def _next_event(self, sock: socket.socket) -> _Event | None:
         """Wait for an event; never hand one to a runtime that has gone (killed during ``next``)."""

@@ -36,6 +36,7 @@ class HttpPrelude:
         return ""
 
     def set_body_content_type(self, content_type: str) -> None:
+        content_type = _header_value("Content-Type", content_type)
         headers = self.metadata.setdefault("headers", {})
         for name in [n for n in headers if n.lower() == "content-type"]:
             del headers[name]
@@ -73,16 +74,39 @@ def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     if headers is not None:
         if not hasattr(headers, "items"):
             raise TypeError("headers must be a dict of str to str")
-        result["headers"] = {str(k): _header_value(k, v) for k, v in headers.items()}
+        result["headers"] = {_header_name(k): _header_value(k, v) for k, v in headers.items()}
     cookies = result.get("cookies")
     if cookies is not None:
         if isinstance(cookies, str) or not all(isinstance(c, str) for c in cookies):
             raise TypeError("cookies must be a list of str")
+        for cookie in cookies:
+            if _breaks_framing(cookie):
+                raise ValueError(f"cookie {cookie!r} contains CR, LF or NUL")
         result["cookies"] = list(cookies)
     return result
+
+
+# RFC 9110 section 5.6.2: a field name is a token, one or more of these.
+_TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _breaks_framing(text: str) -> bool:
+    """CR or LF would end the header line at the front (response splitting); NUL is refused."""
+    return "\r" in text or "\n" in text or "\0" in text
+
+
+def _header_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"header names must be str, got {type(name).__name__} {name!r}")
+    if not name or name.strip(_TCHAR):  # strip() leaves something iff a char is not a tchar
+        raise ValueError(f"header name {name!r} is not an HTTP token (RFC 9110 field-name)")
+    return name
 
 
 def _header_value(name: object, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"header {name!r} must be a str, got {type(value).__name__}")
-    return str(value)
+    text = str(value)
+    if _breaks_framing(text):
+        raise ValueError(f"header {name!r} has CR, LF or NUL in its value {text!r}")
+    return text

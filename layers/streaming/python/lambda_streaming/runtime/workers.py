@@ -1,0 +1,88 @@
+"""Lambda Managed Instances: N worker processes, each a whole runtime, as the stock client runs.
+
+With ``AWS_LAMBDA_MAX_CONCURRENCY=N`` an execution environment takes up to N invocations at
+once. The launched process becomes a parent that imports no handler and never calls the
+Runtime API: it forks N workers and waits for them; a worker that dies is not replaced, and the
+parent exits 0 once all have exited. Each worker imports the handler, opens its own Runtime API
+connection and runs its own loop, so the streams are independent.
+
+Logs: the parent closes the telemetry fd (workers share no framed pipe). When Lambda offers
+``_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET``, each worker connects to it twice, stdout first
+and stderr second, and puts the two connections on fds 1 and 2; it writes plain lines there.
+
+Imported only when the variable is set: ``multiprocessing`` costs cold start everyone else
+would pay for nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+MAX_CONCURRENCY = "AWS_LAMBDA_MAX_CONCURRENCY"
+LOG_SOCKET = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
+TELEMETRY_FD = "_LAMBDA_TELEMETRY_LOG_FD"
+
+
+def enabled(environ: os._Environ[str] | dict[str, str]) -> bool:
+    """On whenever the variable is present, as for the stock client (its value is N)."""
+    return MAX_CONCURRENCY in environ
+
+
+def worker_count(environ: os._Environ[str] | dict[str, str]) -> int:
+    value = environ[MAX_CONCURRENCY]
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"{MAX_CONCURRENCY} must be an integer, got {value!r}") from None
+    if count < 0:
+        raise ValueError(f"{MAX_CONCURRENCY} must not be negative, got {value!r}")
+    return count
+
+
+def run_workers(count: int, worker: Callable[[], object]) -> None:
+    """Fork ``count`` workers running ``worker()`` and wait until every one has exited."""
+    _close_telemetry_fd(os.environ)
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    socket_path = os.environ.get(LOG_SOCKET) or None
+    processes = []
+    for _ in range(count):
+        process = context.Process(target=_worker_main, args=(worker, socket_path))
+        process.start()
+        processes.append(process)
+    for process in processes:
+        process.join()
+
+
+def _close_telemetry_fd(environ: os._Environ[str] | dict[str, str]) -> None:
+    """Framed records from N processes on one pipe would interleave; workers log plain lines."""
+    fd = environ.pop(TELEMETRY_FD, None)
+    if fd:
+        with contextlib.suppress(OSError, ValueError):  # not an open fd: nothing to close
+            os.close(int(fd))
+
+
+def _worker_main(worker: Callable[[], object], socket_path: str | None) -> None:
+    if socket_path:
+        redirect_output(socket_path)
+    worker()
+
+
+def redirect_output(socket_path: str) -> None:
+    """Put one connection to Lambda's log socket on stdout, then another on stderr."""
+    import _socket
+
+    for fd in (sys.stdout.fileno(), sys.stderr.fileno()):
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.connect(socket_path)
+            os.dup2(sock.fileno(), fd)
+        finally:
+            sock.close()
