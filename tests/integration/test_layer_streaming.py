@@ -45,6 +45,7 @@ def test_http_stream_exact_bytes(layer: LayerHarness) -> None:
         b"POST /2018-06-01/runtime/invocation/" + request_id.encode() + b"/response HTTP/1.1\r\n"
         b"Host: " + host + b"\r\n"
         b"User-Agent: lambda-streaming/" + got.header("User-Agent").split("/")[1].encode() + b"\r\n"
+        b"Lambda-Runtime-Invocation-Id: " + layer.api.invocation_ids[request_id].encode() + b"\r\n"
         b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
         b"Transfer-Encoding: chunked\r\n"
         b"Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
@@ -76,7 +77,11 @@ def test_empty_http_body_still_sends_the_prelude(layer: LayerHarness) -> None:
 def test_error_before_first_byte_posts_to_error(layer: LayerHarness) -> None:
     request_id, got = invoke(layer, "streaming.fail_before")
     assert got.kind == "error"
-    assert got.header("Lambda-Runtime-Function-Error-Type") == "ValueError"
+    # as the stock client: the type is in the body and the X-Ray cause, not in a header
+    assert got.header("Lambda-Runtime-Function-Error-Type") is None
+    assert got.header("Lambda-Runtime-Invocation-Id") == layer.api.invocation_ids[request_id]
+    cause = json.loads(got.header("Lambda-Runtime-Function-XRay-Error-Cause") or "")
+    assert cause["exceptions"][0]["type"] == "ValueError"
     assert got.header("Content-Type") == "application/json"
     document = got.json()
     assert document["errorType"] == "ValueError"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +49,15 @@ def start_runtime(
         cwd=str(HANDLERS),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: Managed Instances workers included
         **popen,  # type: ignore[arg-type]
     )
 
 
 def stop(process: subprocess.Popen[bytes]) -> tuple[str, str]:
-    """Kill the runtime (it never exits by itself) and return its stdout and stderr."""
+    """Kill the runtime (it never exits by itself) and any workers it forked; return its output."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is None:
         process.kill()
     out, err = process.communicate(timeout=10)

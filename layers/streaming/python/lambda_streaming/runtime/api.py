@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
+XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
+INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
+_MAX_XRAY_CAUSE = 1 << 20  # the stock client drops a larger cause rather than send it
 _MAX_HEAD = 1 << 20
 # A keep-alive connection idle longer than this is probed before reuse: a peer may have closed
 # it meanwhile. Shorter gaps (next -> response, chunk -> chunk) skip the probe's two syscalls.
@@ -52,6 +55,7 @@ class Invocation:
         "cognito_identity",
         "content_type",
         "deadline_ms",
+        "invocation_id",
         "invoked_function_arn",
         "request_id",
         "tenant_id",
@@ -68,6 +72,7 @@ class Invocation:
         self.cognito_identity = get("lambda-runtime-cognito-identity")
         self.tenant_id = get("lambda-runtime-aws-tenant-id")
         self.content_type = get("content-type")
+        self.invocation_id = get("lambda-runtime-invocation-id")
         self.body = body
 
 
@@ -86,6 +91,10 @@ class RuntimeApiClient:
         self._sock: _socket.socket | None = None
         self._buffer = bytearray()  # bytes received but not yet parsed
         self._idle_since: float | None = None  # when the last reply was read; None: mid-request
+        # The current event's Lambda-Runtime-Invocation-Id, echoed on its result POSTs (Lambda
+        # uses it to catch a result sent for the wrong invocation).
+        self._echo_for = ""
+        self._echo = b""
 
     # --- connection -------------------------------------------------------------------------
 
@@ -217,12 +226,12 @@ class RuntimeApiClient:
         return data
 
     def _request(
-        self, method: str, path: str, body: bytes = b"", headers: str = ""
+        self, method: str, path: str, body: bytes = b"", headers: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         head = (
             f"{method} {path} HTTP/1.1\r\n".encode("latin-1")
             + self._common
-            + headers.encode("latin-1")
+            + headers
             + b"Content-Length: %d\r\n\r\n" % len(body)
         )
         self._send((head, body) if body else (head,))
@@ -237,25 +246,66 @@ class RuntimeApiClient:
         status, headers, body = self._read_response(path)
         if status != 200:
             raise RuntimeApiError(path, status, body)
-        return Invocation(headers, body)
+        invocation = Invocation(headers, body)
+        invocation_id = invocation.invocation_id
+        self._echo_for = invocation.request_id
+        self._echo = (
+            b"%s: %s\r\n" % (INVOCATION_ID_HEADER.encode(), _header_safe(invocation_id).encode())
+            if invocation_id
+            else b""
+        )
+        return invocation
+
+    def echo_header(self, request_id: str) -> bytes:
+        """The invocation id header line for a result of ``request_id`` (empty if none)."""
+        return self._echo if request_id == self._echo_for else b""
 
     def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
         path = f"{PREFIX}/invocation/{request_id}/response"
-        status, _, reply = self._request("POST", path, body, f"Content-Type: {content_type}\r\n")
+        headers = f"Content-Type: {content_type}\r\n".encode("latin-1")
+        status, _, reply = self._request("POST", path, body, headers + self.echo_header(request_id))
         _expect_accepted(path, status, reply)
 
-    def post_error(self, request_id: str, document: ErrorDocument) -> None:
-        self._post_error(f"{PREFIX}/invocation/{request_id}/error", document)
+    def post_error(
+        self, request_id: str, document: ErrorDocument, xray_cause: str | None = None
+    ) -> None:
+        """An invocation's failure, as the stock client posts it: the X-Ray cause, and no
+        ``Lambda-Runtime-Function-Error-Type`` header (Lambda reads the type from the body)."""
+        headers = b"Content-Type: application/json\r\n" + self.echo_header(request_id)
+        if xray_cause and len(xray_cause) < _MAX_XRAY_CAUSE:
+            cause = _header_safe(xray_cause).encode("ascii", "backslashreplace")
+            headers += b"%s: %s\r\n" % (XRAY_CAUSE_HEADER.encode(), cause)
+        self._post_error(f"{PREFIX}/invocation/{request_id}/error", document, headers)
 
-    def post_init_error(self, document: ErrorDocument) -> None:
-        self._post_error(f"{PREFIX}/init/error", document)
+    def post_init_error(self, document: ErrorDocument, error_type: str | None = None) -> None:
+        """Init failed; ``error_type`` (e.g. ``Runtime.BeforeSnapshotError``) overrides the
+        document's type in the header, as the stock client's override does."""
+        self._post_error(f"{PREFIX}/init/error", document, self._error_type(document, error_type))
 
-    def _post_error(self, path: str, document: ErrorDocument) -> None:
+    def restore_next(self) -> None:
+        """SnapStart: Lambda snapshots while this is pending and answers after a restore."""
+        path = PREFIX + "/restore/next"
+        self._send((b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n",))
+        status, _, body = self._read_response(path)
+        if status != 200:
+            raise RuntimeApiError(path, status, body)
+
+    def post_restore_error(self, document: ErrorDocument) -> None:
+        """An after-restore hook failed (SnapStart)."""
+        headers = self._error_type(document, "Runtime.AfterRestoreError")
+        self._post_error(f"{PREFIX}/restore/error", document, headers)
+
+    @staticmethod
+    def _error_type(document: ErrorDocument, override: str | None) -> bytes:
+        error_type = _header_safe(override or str(document.get("errorType") or "Unhandled"))
+        return f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error_type}\r\n".encode(
+            "latin-1", "replace"
+        )
+
+    def _post_error(self, path: str, document: ErrorDocument, headers: bytes) -> None:
         import json  # loaded by the first event anyway; not needed to reach it
 
         body = json.dumps(document, ensure_ascii=False).encode()
-        error_type = _header_safe(str(document.get("errorType") or "Unhandled"))
-        headers = f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error_type}\r\n"
         status, _, reply = self._request("POST", path, body, headers)
         _expect_accepted(path, status, reply)
 

@@ -1,5 +1,8 @@
 """Start-up, as the stock ``bootstrap.py`` does it: paths, logging, the handler, then the loop.
 
+The stock client's other start-ups come along: SnapStart's hooks (``snapstart``) and Managed
+Instances' workers (``workers``), each imported only when its variable is set.
+
 Handler import failures are reported with the stock client's error types and messages, so the
 console, alarms and docs written for the managed runtime still describe what went wrong.
 
@@ -73,36 +76,34 @@ def load_handler(name: str) -> Callable[..., Any]:
         ) from None
 
 
-def add_lambda_paths(layer_python: str) -> None:
-    """Put the task root and layer directories first on sys.path, as the stock bootstrap does.
-
-    ``/opt/python`` and its ``lib/pythonX.Y/site-packages`` hold every layer's packages; the
-    layer-relative equivalents make a checkout work like ``/opt``. ``.pth`` files are honoured.
-    """
-    import site
-
-    version = "python{}.{}".format(*sys.version_info[:2])
-    wanted: list[str] = []
-    task_root = os.environ.get("LAMBDA_TASK_ROOT")
-    if task_root:
-        wanted.append(task_root)
-    for base in ("/opt/python", layer_python):
-        wanted += [os.path.join(base, "lib", version, "site-packages"), base]
-    wanted = [os.path.abspath(p) for p in dict.fromkeys(wanted) if os.path.isdir(p)]
-    for path in reversed(wanted):
-        if path in sys.path:
-            sys.path.remove(path)
-        sys.path.insert(0, path)
-    for path in wanted:
-        if path.endswith("site-packages"):
-            site.addsitedir(path)  # already on sys.path: this only runs its .pth files
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``stream-bootstrap``; never returns while the Runtime API is reachable."""
+    """Entry point of ``stream-bootstrap``; never returns while the Runtime API is reachable.
+
+    With ``AWS_LAMBDA_MAX_CONCURRENCY`` (Managed Instances) this process only forks the workers
+    that each run ``run`` and returns (exit 0) once all of them have exited.
+    """
     argv = sys.argv[1:] if argv is None else argv
-    layer_python = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    add_lambda_paths(layer_python)
+    # runtime/ -> lambda_streaming/ -> python/ -> the layer's root (/opt on Lambda)
+    here = os.path.abspath(__file__)
+    layer_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+    from lambda_streaming.runtime.paths import set_lambda_paths
+
+    set_lambda_paths(layer_dir)
+    if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
+        from lambda_streaming.runtime import workers  # Managed Instances only
+
+        try:
+            count = workers.worker_count(os.environ)
+        except ValueError as exc:
+            sys.stderr.write(f"{exc}\n")
+            sys.exit(1)
+        workers.run_workers(count, lambda: run(argv, multi_concurrent=True))
+        return
+    run(argv)
+
+
+def run(argv: list[str], multi_concurrent: bool = False) -> None:
+    """One runtime: logging, the handler, SnapStart's hooks if enabled, then the loop."""
     logging_setup = Logs(os.environ)
     logging_setup.install()
     client = RuntimeApiClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
@@ -118,15 +119,30 @@ def main(argv: list[str] | None = None) -> None:
 
         document = error_document(exc)
         logging_setup.log_error(document)
-        client.post_init_error(document)
+        try:
+            client.post_init_error(document)
+        except RuntimeApiError as refused:
+            # Managed Instances: every worker reports; Lambda answers 403 to all but the first.
+            if not (multi_concurrent and refused.status == 403):
+                raise
         sys.exit(1)
-    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") != "on-demand":
+    init_type = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    if init_type != "on-demand":
         import lambda_streaming.runtime.loop  # noqa: F401  init runs ahead of requests: load now
+    if init_type == "snap-start":
+        from lambda_streaming.runtime.snapstart import on_init_complete
+
+        on_init_complete(client, logging_setup.log_error)  # exits 64 or 65 if a hook fails
     try:
-        invocation = client.next()  # init ends here, as Lambda measures it
+        if multi_concurrent:
+            from lambda_streaming.runtime.workers import next_with_retries
+
+            invocation = next_with_retries(client)
+        else:
+            invocation = client.next()  # init ends here, as Lambda measures it
         from lambda_streaming.runtime.loop import Runtime
 
-        runtime = Runtime(client, handler, mode == BUFFERED, logging_setup)
+        runtime = Runtime(client, handler, mode == BUFFERED, logging_setup, multi_concurrent)
         runtime.serve(invocation)
         runtime.serve_forever()
     except (OSError, RuntimeApiError) as exc:

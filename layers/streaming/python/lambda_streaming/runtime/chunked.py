@@ -69,6 +69,7 @@ class ChunkedPost:
     def __init__(self, client: RuntimeApiClient, request_id: str, content_type: str) -> None:
         self._client = client
         self._path = f"{PREFIX}/invocation/{request_id}/response"
+        self._echo = client.echo_header(request_id)  # Lambda-Runtime-Invocation-Id, if any
         self._content_type = content_type
         self.committed = False  # bytes are on the wire; errors can only go in trailers now
         self.finished = False
@@ -77,6 +78,7 @@ class ChunkedPost:
         return (
             f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
             + self._client._common
+            + self._echo
             + b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
             + b"Transfer-Encoding: chunked\r\n"
             + f"Trailer: {ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}\r\n".encode("latin-1")

@@ -17,6 +17,8 @@ from lambda_streaming.runtime.logs import _JSON_DATE_FORMAT, _JSON_FRAMES, _TEXT
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
+    from typing import Any
+
     from lambda_streaming.runtime.errors import ErrorDocument
     from lambda_streaming.runtime.logs import FramedSink, StdoutSink
 
@@ -35,10 +37,7 @@ def make_error(
     }
 
 
-def error_document(exc: BaseException, request_id: str | None = None) -> ErrorDocument:
-    """Describe ``exc`` as the stock client would, hiding the runtime's own frames."""
-    if isinstance(exc, RuntimeFault):
-        return make_error(exc.message, exc.error_type, exc.stack_trace, request_id)
+def _user_frames(exc: BaseException) -> Any:
     import traceback  # costs milliseconds: loaded with the first failure, not at start-up
 
     frames = traceback.extract_tb(exc.__traceback__)
@@ -49,9 +48,34 @@ def error_document(exc: BaseException, request_id: str | None = None) -> ErrorDo
         start += 1
     if start == len(frames):
         start = 0
-    return make_error(
-        str(exc), type(exc).__name__, traceback.format_list(frames[start:]), request_id
-    )
+    return traceback.StackSummary.from_list(frames[start:])
+
+
+def error_document(exc: BaseException, request_id: str | None = None) -> ErrorDocument:
+    """Describe ``exc`` as the stock client would, hiding the runtime's own frames."""
+    if isinstance(exc, RuntimeFault):
+        return make_error(exc.message, exc.error_type, exc.stack_trace, request_id)
+    return make_error(str(exc), type(exc).__name__, _user_frames(exc).format(), request_id)
+
+
+def xray_cause(exc: BaseException) -> str:
+    """The ``Lambda-Runtime-Function-XRay-Error-Cause`` the stock client sends with an error.
+
+    X-Ray shows it as the fault's cause: ``{"working_directory", "exceptions": [{"message",
+    "type", "stack": [{"label", "path", "line"}]}], "paths"}``; the runtime's own failures are
+    ``LambdaValidationError`` with no stack, as in awslambdaric.
+    """
+    if isinstance(exc, RuntimeFault):
+        error_type, message, stack = "LambdaValidationError", exc.message, []
+    else:
+        error_type, message = type(exc).__name__, str(exc)
+        stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in _user_frames(exc)]
+    cause = {
+        "working_directory": os.getcwd(),
+        "exceptions": [{"message": message, "type": error_type, "stack": stack}],
+        "paths": list(dict.fromkeys(frame["path"] for frame in stack)),
+    }
+    return json.dumps(cause)  # ASCII: it travels as a header value
 
 
 def log_error(sink: StdoutSink | FramedSink, error: ErrorDocument, *, json_format: bool) -> None:

@@ -28,9 +28,17 @@ if TYPE_CHECKING:
 
 class Runtime:
     def __init__(
-        self, client: RuntimeApiClient, handler: Callable[..., Any], buffered: bool, logs: Logs
+        self,
+        client: RuntimeApiClient,
+        handler: Callable[..., Any],
+        buffered: bool,
+        logs: Logs,
+        multi_concurrent: bool = False,
     ) -> None:
         self._client = client
+        # Managed Instances worker: a result Lambda refused is only a warning, and a failed
+        # next is retried, as the stock client's workers do (runtime.workers).
+        self._multi_concurrent = multi_concurrent
         self._handler = handler
         self._streaming = is_streaming(handler)
         self._pass_stream = self._streaming and takes_stream(handler)
@@ -39,6 +47,11 @@ class Runtime:
         self._loop: Any = None  # asyncio imported only when a handler needs it
 
     def serve_forever(self) -> None:
+        if self._multi_concurrent:
+            from lambda_streaming.runtime.workers import next_with_retries
+
+            while True:
+                self.serve(next_with_retries(self._client))
         while True:
             self.serve(self._client.next())
 
@@ -88,7 +101,12 @@ class Runtime:
                 stream.end()
             else:
                 body, content_type = _marshal(result)
-                self._client.post_response(invocation.request_id, body, content_type)
+                try:
+                    self._client.post_response(invocation.request_id, body, content_type)
+                except (OSError, RuntimeApiError) as exc:
+                    if not self._multi_concurrent:
+                        raise
+                    _warn_and_go_on(exc)
         except Exception as exc:
             self._fail(exc, invocation, stream)
 
@@ -110,18 +128,21 @@ class Runtime:
         return self._loop.run_until_complete(coroutine)
 
     def _fail(self, exc: Exception, invocation: Invocation, stream: ResponseStream | None) -> None:
-        from lambda_streaming.runtime.failures import error_document  # first failure only
+        from lambda_streaming.runtime.failures import error_document, xray_cause  # first failure
 
         document = error_document(exc, invocation.request_id)
         self._logs.log_error(document)
         try:
             if stream is None or not stream.committed:
-                self._client.post_error(invocation.request_id, document)
+                self._client.post_error(invocation.request_id, document, xray_cause(exc))
             elif not stream.ended:
                 stream._abort(document)
             # else: the response was already complete; the error is only logged
         except (OSError, RuntimeApiError) as report_failure:
-            self._logs.log_error(error_document(report_failure, invocation.request_id))
+            if self._multi_concurrent:
+                _warn_and_go_on(report_failure)
+            else:
+                self._logs.log_error(error_document(report_failure, invocation.request_id))
 
 
 def _decode_event(invocation: Invocation) -> Any:
@@ -152,6 +173,13 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):  # DynamoDB numbers; the stock encoder accepts them too
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _warn_and_go_on(exc: BaseException) -> None:
+    """A Managed Instances worker's answer to a refused result: the stock client's warning."""
+    import logging  # attaches the runtime's log handler (logs.install) if it is the first import
+
+    logging.warning(f"{exc}: This won't kill the Runtime loop")
 
 
 async def _await(awaitable: Any) -> Any:

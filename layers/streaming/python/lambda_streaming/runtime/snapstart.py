@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from lambda_streaming.runtime.errors import error_document
+from lambda_streaming.runtime.failures import error_document
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:

@@ -24,6 +24,8 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lambda_streaming.runtime.api import Invocation, RuntimeApiClient
+
 MAX_CONCURRENCY = "AWS_LAMBDA_MAX_CONCURRENCY"
 LOG_SOCKET = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 TELEMETRY_FD = "_LAMBDA_TELEMETRY_LOG_FD"
@@ -86,3 +88,34 @@ def redirect_output(socket_path: str) -> None:
             os.dup2(sock.fileno(), fd)
         finally:
             sock.close()
+
+
+# A worker's next is retried, as the stock client's: 5 attempts, sleeping 0.1 s, 0.2 s, ...
+_NEXT_ATTEMPTS = 5
+_FIRST_DELAY_S = 0.1
+_BACKOFF = 2.0
+
+
+def next_with_retries(client: RuntimeApiClient) -> Invocation:
+    """``client.next()``; on failure retried with back-off, logging as the stock client logs."""
+    from lambda_streaming.runtime.api import RuntimeApiError
+
+    try:
+        return client.next()
+    except (OSError, RuntimeApiError) as exc:
+        failure: Exception = exc
+    import logging
+    import time
+
+    logging.warning(f"Initial runtime_client.next() failed: {failure}")
+    delay = _FIRST_DELAY_S
+    for attempt in range(2, _NEXT_ATTEMPTS + 1):
+        logging.info(f"Retrying runtime_client.next() [attempt {attempt}]...")
+        time.sleep(delay)
+        try:
+            return client.next()
+        except (OSError, RuntimeApiError) as exc:
+            logging.warning(f"Attempt {attempt} failed: {exc}")
+            delay *= _BACKOFF
+            failure = exc
+    raise failure
