@@ -76,6 +76,42 @@ def load_handler(name: str) -> Callable[..., Any]:
         ) from None
 
 
+def set_lambda_paths(layer_dir: str) -> None:
+    """Give the handler the stock ``/var/runtime/bootstrap.py``'s ``sys.path`` and ``PYTHONPATH``.
+
+    Lambda starts that script, so its directory (``LAMBDA_RUNTIME_DIR``, where the managed
+    runtime keeps packages such as ``snapshot_restore_py``) is ``sys.path[0]``; it then puts
+    ``LAMBDA_TASK_ROOT``, ``/opt/python/lib/pythonX.Y/site-packages``, ``/opt/python`` and
+    ``/var/lang/lib/pythonX.Y/site-packages`` in front (only the task root if ``PYTHONPATH`` is
+    set), runs their ``.pth`` files and sets ``PYTHONPATH=$LAMBDA_RUNTIME_DIR`` for children.
+    The layer's own directory stands in for ``/opt`` (on Lambda it is ``/opt``), the
+    interpreter's prefix for ``/var/lang``, so a checkout gets the same order with local
+    directories. ``lambda_streaming`` is imported already: its submodules resolve through the
+    package's ``__path__``, so the wrapper's slot 0 can be given to ``LAMBDA_RUNTIME_DIR``.
+    """
+    import site  # imported by the interpreter at start-up already: free
+
+    environ = os.environ
+    version = "python{}.{}".format(*sys.version_info[:2])
+    task_root = environ.get("LAMBDA_TASK_ROOT")
+    runtime_dir = environ.get("LAMBDA_RUNTIME_DIR")
+    pythonpath_set = "PYTHONPATH" in environ
+    opt_python = os.path.join(layer_dir, "python")
+    opt_site = os.path.join(opt_python, "lib", version, "site-packages")
+    front = [task_root] if task_root else []
+    if not pythonpath_set:
+        front += [opt_site, opt_python, os.path.join(sys.prefix, "lib", version, "site-packages")]
+    sys.path[:1] = [*front, runtime_dir] if runtime_dir else front
+    # Already on sys.path: addsitedir only runs their .pth files, as the stock bootstrap does.
+    if task_root:
+        site.addsitedir(task_root)
+    if not pythonpath_set:
+        site.addsitedir(opt_site)
+        site.addsitedir(opt_python)
+        if runtime_dir:
+            environ["PYTHONPATH"] = runtime_dir
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``stream-bootstrap``; never returns while the Runtime API is reachable.
 
@@ -86,8 +122,6 @@ def main(argv: list[str] | None = None) -> None:
     # runtime/ -> lambda_streaming/ -> python/ -> the layer's root (/opt on Lambda)
     here = os.path.abspath(__file__)
     layer_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
-    from lambda_streaming.runtime.paths import set_lambda_paths
-
     set_lambda_paths(layer_dir)
     if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
         from lambda_streaming.runtime import workers  # Managed Instances only
