@@ -210,3 +210,28 @@ def test_parent_closes_the_telemetry_fd(layer: LayerHarness) -> None:
         os.close(read_end)
         if write_end >= 0:
             os.close(write_end)
+
+
+def test_parent_announces_the_pool_at_debug_then_closes_the_fd(layer: LayerHarness) -> None:
+    read_end, write_end = os.pipe()
+    env = {**MI, "_LAMBDA_TELEMETRY_LOG_FD": str(write_end), "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}
+    process = start_runtime(layer.api.address, "workers_app.buffered", env, pass_fds=(write_end,))
+    os.close(write_end)
+    try:
+        wait_for_pollers(layer, 4)
+        data = b""
+        while chunk := os.read(read_end, 65536):  # until EOF: every holder closed the pipe
+            data += chunk
+        assert process.poll() is None
+    finally:
+        os.close(read_end)
+        stop(process)
+    frame_type, length = struct.unpack(">II", data[:8])
+    assert frame_type == 0xA55A000B  # text, DEBUG
+    message = data[16 : 16 + length].decode()
+    assert len(data) == 16 + length  # the only record on the fd; workers log plain lines
+    assert message.startswith("[DEBUG]\t")
+    assert message.endswith(
+        "\t\t{'event': 'runtime_worker_pool_initializing', 'workerCount': 4, "
+        "'executionEnvironmentMaxConcurrency': 4}\n"
+    )

@@ -67,6 +67,9 @@ class FramedSink:
     def log_error(self, lines: list[str], frame_type: bytes) -> None:
         self.log("\n".join(lines), frame_type)
 
+    def close(self) -> None:
+        self._file.close()
+
 
 class Logs:
     """The log sink and format chosen from the environment at start-up."""

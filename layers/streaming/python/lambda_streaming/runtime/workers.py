@@ -49,7 +49,7 @@ def worker_count(environ: os._Environ[str] | dict[str, str]) -> int:
 
 def run_workers(count: int, worker: Callable[[], object]) -> None:
     """Fork ``count`` workers running ``worker()`` and wait until every one has exited."""
-    _close_telemetry_fd(os.environ)
+    _announce_and_close_logs(count)
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
@@ -63,9 +63,35 @@ def run_workers(count: int, worker: Callable[[], object]) -> None:
         process.join()
 
 
-def _close_telemetry_fd(environ: os._Environ[str] | dict[str, str]) -> None:
-    """Framed records from N processes on one pipe would interleave; workers log plain lines."""
-    fd = environ.pop(TELEMETRY_FD, None)
+def _announce_and_close_logs(count: int) -> None:
+    """The stock parent's only log record (DEBUG), then its telemetry fd closed for good.
+
+    Framed records from N processes on one pipe would interleave: workers log plain lines to
+    their stdout instead (the fd provider socket on Lambda).
+    """
+    fd = os.environ.get(TELEMETRY_FD)
+    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
+    if level in ("DEBUG", "TRACE"):
+        import logging
+
+        from lambda_streaming.runtime.logs import Logs
+
+        logs = Logs(os.environ)  # takes the fd out of the environment, as the stock parent
+        logs.install()
+        root = logging.getLogger()
+        root.debug(
+            {
+                "event": "runtime_worker_pool_initializing",
+                "workerCount": count,
+                "executionEnvironmentMaxConcurrency": count,
+            }
+        )
+        root.handlers.clear()  # each worker installs its own
+        close = getattr(logs.sink, "close", None)
+        if close is not None:
+            close()
+        return
+    os.environ.pop(TELEMETRY_FD, None)
     if fd:
         with contextlib.suppress(OSError, ValueError):  # not an open fd: nothing to close
             os.close(int(fd))
