@@ -228,6 +228,7 @@ def test_managed_instances_mode_runs_four_streams_at_once(tmp_path: Path) -> Non
         with ThreadPoolExecutor(4) as pool:
             results = [item for batch in pool.map(two_in_a_row, range(4)) for item in batch]
         elapsed = time.monotonic() - started
+    print(f"RIE Managed Instances mode, N=4: 8 one-second streams in {elapsed:.2f} s")  # -s
     assert len(results) == 8
     assert 1.9 < elapsed < 3.2, (elapsed, log.read_text()[-3000:])
     pids = set()
