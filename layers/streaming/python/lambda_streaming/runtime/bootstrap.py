@@ -101,7 +101,10 @@ def set_lambda_paths(layer_dir: str) -> None:
     front = [task_root] if task_root else []
     if not pythonpath_set:
         front += [opt_site, opt_python, os.path.join(sys.prefix, "lib", version, "site-packages")]
-    sys.path[:1] = [*front, runtime_dir] if runtime_dir else front
+    # stream-bootstrap started us with the layer's python/ in slot 0, where a script's own
+    # directory goes: that slot is LAMBDA_RUNTIME_DIR's. (``python -m`` keeps its directory.)
+    slot = 1 if sys.path and os.path.abspath(sys.path[0]) == os.path.abspath(opt_python) else 0
+    sys.path[:slot] = [*front, runtime_dir] if runtime_dir else front
     # Already on sys.path: addsitedir only runs their .pth files, as the stock bootstrap does.
     if task_root:
         site.addsitedir(task_root)
