@@ -1,7 +1,8 @@
 """The layer under AWS's own Runtime Interface Emulator (the binary inside SAM CLI's package).
 
 Classic mode (what ``sam local invoke`` runs) with ``stream-bootstrap`` as the bootstrap: the
-streamed POST is accepted and the RIE answers with the prelude, its 8 NULs and the body.
+streamed POST is accepted and the RIE answers with the prelude, its 8 NULs and the body; with
+``AWS_SAM_LOCAL=true`` every file in ``events/`` gives what ``events/README.md`` promises.
 
 Managed Instances mode (``AWS_LAMBDA_MAX_CONCURRENCY``) runs AWS's newer code path, which only
 starts ``/var/runtime/bootstrap``, ``/var/task/bootstrap`` or ``/opt/bootstrap`` and runs it as
@@ -14,6 +15,7 @@ test is skipped with the reason.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -28,6 +30,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.test_app_events import EVENTS, FUNCTIONS, check, documented
 from tests.support.layer_process import HANDLERS, LAMBDA_ENV, ROOT, STREAM_BOOTSTRAP
 
 LAYER = ROOT / "layers" / "streaming"
@@ -121,6 +124,70 @@ def test_classic_mode_accepts_the_stream_and_returns_prelude_and_body(tmp_path: 
         b'"cookies":["a=1; Path=/"]}'
     )
     assert response.content == prelude + NULS + b"hello world"
+
+
+def test_classic_mode_reports_an_error_exactly_as_for_the_stock_client(tmp_path: Path) -> None:
+    pytest.importorskip("awslambdaric")
+    rie = rie_binary()
+    answers = {}
+    starts = {
+        "ours": [str(STREAM_BOOTSTRAP), sys.executable, "/var/runtime/bootstrap.py"],
+        "stock": [sys.executable, "-m", "awslambdaric", "buffered.fail"],
+    }
+    for kind, start in starts.items():
+        port = free_port()
+        command = [
+            str(rie),
+            "--runtime-interface-emulator-address",
+            f"127.0.0.1:{port}",
+            "--runtime-api-address",
+            f"127.0.0.1:{free_port()}",
+            *start,
+        ]
+        env = clean_env(
+            _HANDLER="buffered.fail", LAMBDA_TASK_ROOT=str(HANDLERS), PYTHONPATH=str(HANDLERS)
+        )
+        with running(command, env, tmp_path / f"rie-{kind}.log"):
+            response = invoke(port, {})
+        document = response.json()
+        document.pop("requestId")
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "date"}
+        answers[kind] = (response.status_code, headers, document)
+    assert answers["ours"] == answers["stock"]
+    assert answers["ours"][2]["errorType"] == "KeyError"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_sample_events_under_the_rie_as_sam_local_runs_them(function: str, tmp_path: Path) -> None:
+    """What ``sam local invoke`` prints for each file in events/: the README's promises."""
+    rie = rie_binary()
+    port = free_port()
+    command = [
+        str(rie),
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{free_port()}",
+        str(STREAM_BOOTSTRAP),
+        sys.executable,
+        "/var/runtime/bootstrap.py",
+    ]
+    env = clean_env(
+        _HANDLER="app.handler",
+        LAMBDA_TASK_ROOT=str(ROOT / "functions" / function),
+        AWS_SAM_LOCAL="true",
+        STREAM_INVOKE_MODE="RESPONSE_STREAM",  # as deployed; AWS_SAM_LOCAL still buffers
+        BUILTIN_TOKEN_DELAY_MS="0",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_SERVICE_NAME=function,
+    )
+    log = tmp_path / "rie.log"
+    with running(command, env, log):
+        for name, (status, result) in sorted(documented().items()):
+            event = json.loads((EVENTS / function / name).read_bytes())
+            response = invoke(port, event)
+            assert response.status_code == 200, (name, response.content, log.read_text())
+            check(function, name, response.json(), status, result)
 
 
 # --- Managed Instances mode -------------------------------------------------------------------
