@@ -51,6 +51,7 @@ STREAMED_LIMIT = 200 * 1024 * 1024  # Lambda's 200 MB for streamed responses
 ERROR_TYPE = b"lambda-runtime-function-error-type"
 ERROR_BODY = b"lambda-runtime-function-error-body"
 RESPONSE_MODE = b"lambda-runtime-function-response-mode"
+INVOCATION_ID = b"lambda-runtime-invocation-id"
 
 # While a consumer lags behind a streaming runtime, stop reading its socket (TCP then
 # pushes back on the runtime's writes) instead of holding an unbounded backlog.
@@ -74,6 +75,7 @@ _NEXT_HEAD = (
     b"Lambda-Runtime-Deadline-Ms: %d\r\n"
     b"Lambda-Runtime-Invoked-Function-Arn: %s\r\n"
     b"Lambda-Runtime-Trace-Id: %s\r\n"
+    b"Lambda-Runtime-Invocation-Id: %s\r\n"
     b"%s"
     b"Content-Length: %d\r\n\r\n"
 )
@@ -122,6 +124,9 @@ class Invocation:
     ) -> None:
         self.payload = payload
         self.request_id = request_id or str(uuid.uuid4())
+        # Lambda's cross-wiring guard: sent with the event, echoed on its result (a result
+        # without it is accepted, as from clients that predate it).
+        self.invocation_id = uuid.uuid4().hex
         self.timeout_s = timeout_s
         self.client_context = client_context
         self.cognito_identity = cognito_identity
@@ -453,9 +458,12 @@ class _RuntimeConnection(asyncio.Protocol):
         self._invocation = None
         self._content_type = None
         self._request_error_type = None
+        echoed = None
         for name, value in request.headers:
             if name == ERROR_TYPE:
                 self._request_error_type = value.decode("latin-1").strip() or None
+            elif name == INVOCATION_ID:
+                echoed = value.decode("latin-1").strip()
         if self.conn.client_is_waiting_for_100_continue:
             self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
         if not target.startswith(PREFIX):
@@ -474,6 +482,13 @@ class _RuntimeConnection(asyncio.Protocol):
                 self._reject = (404, "InvalidRequest", f"Unknown path {target}")
             elif invocation is None or invocation.dispatched_at is None or invocation.ended:
                 self._reject = (400, "InvalidRequestID", f"Invalid request ID {request_id}")
+            elif echoed is not None and echoed != invocation.invocation_id:
+                # as AWS's Runtime API (the RIE's Managed Instances code) words it
+                self._reject = (
+                    400,
+                    "ValidationError",
+                    f"Cross-wiring detected: invocation ID mismatch on {action}",
+                )
             elif action == "error":
                 self._invocation = invocation
                 self._route = self._on_error
@@ -580,6 +595,7 @@ class _RuntimeConnection(asyncio.Protocol):
             deadline_ms,
             self.server._arn,
             _trace_id().encode(),
+            invocation.invocation_id.encode(),
             extra,
             len(invocation.payload),
         )
