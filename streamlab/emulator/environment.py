@@ -430,7 +430,7 @@ class ExecutionEnvironment:
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if spec.snap_start else "on-demand",
                 "AWS_LAMBDA_RUNTIME_API": self.server.address,
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,

@@ -52,6 +52,9 @@ class FunctionSpec:
     architecture: str = "x86_64"
     url: FunctionUrl | None = None
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
+    # ``SnapStart: {ApplyOn: PublishedVersions}``: every cold start goes through the
+    # snapshot/restore sequence (hooks, restore/next), as a published version's does on AWS.
+    snap_start: bool = False
 
 
 # One invocation yields, in order: [ResponseHead, BodyChunk*], InvocationEnd.

@@ -2,7 +2,8 @@
 
 One server per execution environment, as in Lambda: the runtime finds it through
 ``AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT``. The server speaks the 2018-06-01 API
-(``next``, ``response`` buffered or streamed, ``error``, ``init/error``) and turns what
+(``next``, ``response`` buffered or streamed, ``error``, ``init/error``, and SnapStart's
+``restore/next`` and ``restore/error``) and turns what
 the runtime sends into the ``InvocationEvent``s of ``invocation.py``.
 
 It is an ``asyncio.Protocol`` over h11 rather than a web framework because its cost per
@@ -474,6 +475,10 @@ class _RuntimeConnection(asyncio.Protocol):
             self._route = self._on_next
         elif path == "init/error" and method == b"POST":
             self._route = self._on_init_error
+        elif path == "restore/next" and method == b"GET":
+            self._route = self._on_restore_next
+        elif path == "restore/error" and method == b"POST":
+            self._route = self._on_init_error  # the environment never becomes ready either
         elif path.startswith("invocation/") and method == b"POST":
             _, _, rest = path.partition("/")
             request_id, _, action = rest.partition("/")
@@ -647,6 +652,11 @@ class _RuntimeConnection(asyncio.Protocol):
         self._body = []
         invocation.finish(_error_from_document(body, self._request_error_type))
         self._respond(202, _ACCEPTED)
+
+    def _on_restore_next(self) -> None:
+        """SnapStart: AWS snapshots while this waits and answers after a restore; locally the
+        restored environment is the same process, so it is answered at once."""
+        self._respond(200, b"")
 
     def _on_init_error(self) -> None:
         body = b"".join(self._body)

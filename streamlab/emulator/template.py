@@ -8,6 +8,7 @@ emulator's vocabulary.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import warnings
@@ -70,12 +71,15 @@ def load_functions(
             )
             provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
             absent = _absent_by_condition(stacks)
+            snap_started = _snap_started(stacks)
             functions = [f for f in provider.get_all() if f.full_path not in absent]
         reserved = _reserved_concurrency(stacks)
         specs = {}
         for function in functions:
             spec = _to_spec(function, reserved.get(function.full_path))
             if spec is not None:
+                if spec.name in snap_started:
+                    spec = dataclasses.replace(spec, snap_start=True)
                 specs[spec.name] = spec
     except InvalidLayerReference as exc:
         raise TemplateError(str(exc)) from exc
@@ -164,6 +168,30 @@ def _absent_by_condition(stacks: list[Any]) -> set[str]:
             if condition in conditions and not _holds(resolver, conditions[condition], condition):
                 absent.add(get_full_path(stack.stack_path, logical_id))
     return absent
+
+
+def _snap_started(stacks: list[Any]) -> set[str]:
+    """Full paths of the functions with ``SnapStart: {ApplyOn: PublishedVersions}``.
+
+    SAM CLI's ``Function`` tuple does not carry SnapStart, so it is read from the resource (or
+    the template's ``Globals``), which is where SAM's transform takes it from.
+    """
+    from samcli.lib.providers.provider import get_full_path
+
+    found = set()
+    for stack in stacks:
+        template = stack.template_dict
+        defaults = ((template.get("Globals") or {}).get("Function") or {}).get("SnapStart")
+        for logical_id, resource in (template.get("Resources") or {}).items():
+            if not isinstance(resource, Mapping):
+                continue
+            if resource.get("Type") not in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+                continue
+            properties = resource.get("Properties") or {}
+            setting = properties.get("SnapStart", defaults)
+            if isinstance(setting, Mapping) and setting.get("ApplyOn") == "PublishedVersions":
+                found.add(get_full_path(stack.stack_path, logical_id))
+    return found
 
 
 def _holds(resolver: Any, condition: Any, name: str) -> bool:
