@@ -15,7 +15,6 @@ Imported only on that path, so other cold starts never pay for it.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from lambda_streaming.runtime.failures import error_document
@@ -30,16 +29,10 @@ if TYPE_CHECKING:
 
     Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
-INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
-SNAP_START = "snap-start"
 BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
 AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 BEFORE_SNAPSHOT_EXIT = 64
 AFTER_RESTORE_EXIT = 65
-
-
-def enabled(environ: os._Environ[str] | dict[str, str]) -> bool:
-    return environ.get(INITIALIZATION_TYPE) == SNAP_START
 
 
 def _registries() -> tuple[list[Hook], list[Hook]]:

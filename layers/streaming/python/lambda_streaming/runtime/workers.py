@@ -31,11 +31,6 @@ LOG_SOCKET = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 TELEMETRY_FD = "_LAMBDA_TELEMETRY_LOG_FD"
 
 
-def enabled(environ: os._Environ[str] | dict[str, str]) -> bool:
-    """On whenever the variable is present, as for the stock client (its value is N)."""
-    return MAX_CONCURRENCY in environ
-
-
 def worker_count(environ: os._Environ[str] | dict[str, str]) -> int:
     value = environ[MAX_CONCURRENCY]
     try:
