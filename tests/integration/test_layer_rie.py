@@ -274,10 +274,14 @@ def test_managed_instances_mode_runs_four_streams_at_once(tmp_path: Path) -> Non
     )
     log = tmp_path / "rie.log"
     with running(["unshare", "-m", "--propagation", "private", "sh", "-c", script], env, log):
-        warm = invoke(port, {"tag": "warm", "interval": 0})
-        chosen = (var / "log" / "python").read_text().strip() if (var / "log").exists() else ""
-        if chosen == "none":
+        noted = var / "log" / "python"
+        deadline = time.monotonic() + 15
+        while not noted.exists() or not noted.read_text().strip():
+            assert time.monotonic() < deadline, f"the bootstrap never ran: {log.read_text()}"
+            time.sleep(0.05)
+        if noted.read_text().strip() == "none":
             pytest.skip("no Python 3.11+ that the RIE's sandbox user may run")
+        warm = invoke(port, {"tag": "warm", "interval": 0})
         assert warm.status_code == 200, (warm.content, log.read_text())
         assert warm.content.endswith(b"warm:3:xxx\n")
         time.sleep(0.3)  # let every worker reach /next
