@@ -13,38 +13,36 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from streamlab.emulator import cors as cors_rules
 from streamlab.emulator.auth import SignatureError, SignedRequest, SigV4Verifier
-from streamlab.emulator.headers import first_problem
 from streamlab.emulator.invocation import (
-    BodyChunk,
     Engine,
     FunctionSpec,
-    InvocationEnd,
     InvocationEvent,
-    ResponseHead,
     TooManyRequests,
 )
 from streamlab.emulator.payload import HttpRequest, IamCaller, RequestIds, build_event, new_trace_id
+from streamlab.emulator.prelude import (  # noqa: F401  (re-exported: tests and lambda_api)
+    INTEGRATION_CONTENT_TYPE,
+    MAX_PRELUDE,
+    PRELUDE_DELIMITER,
+    HttpHead,
+    PreludeReader,
+    ResultError,
+    head_from_result,
+    parse_prelude,
+)
 from streamlab.emulator.results import MAX_REQUEST_PAYLOAD, collect, start_invocation
+from streamlab.emulator.stream_relay import RelayRules, relay
 
 log = logging.getLogger("streamlab.emulator")
-
-INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
-PRELUDE_DELIMITER = b"\x00" * 8
-MAX_PRELUDE = 1024 * 1024  # far beyond any real header block; stops an endless search
-
-# Hop-by-hop or framing headers a function cannot set: the URL owns the connection.
-_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 # What AWS answers in each failure case (bodies as Function URLs send them).
 FORBIDDEN_BODY = b'{"Message":"Forbidden"}'
@@ -53,93 +51,6 @@ THROTTLED_BODY = b'{"Message":"Rate Exceeded."}'
 TOO_LARGE_BODY = (
     b'{"Message":"Request must be smaller than 6291456 bytes for the InvokeFunction operation"}'
 )
-
-
-class ResultError(ValueError):
-    """The function's result (or stream prelude) is not something a Function URL can map."""
-
-
-@dataclass(frozen=True)
-class HttpHead:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-
-
-def _status(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ResultError(f"statusCode must be an integer, got {value!r}")
-    try:
-        status = int(value)
-    except ValueError:
-        raise ResultError(f"statusCode must be an integer, got {value!r}") from None
-    if not 100 <= status <= 599:
-        raise ResultError(f"statusCode {status} is outside 100..599")
-    return status
-
-
-def head_from_result(document: Mapping[str, object]) -> HttpHead:
-    """Status, headers and cookies of a result object or stream prelude."""
-    headers: list[tuple[str, str]] = []
-    single = document.get("headers") or {}
-    multi = document.get("multiValueHeaders") or {}
-    cookies = document.get("cookies") or []
-    if not isinstance(single, dict) or not isinstance(multi, dict) or not isinstance(cookies, list):
-        raise ResultError("headers and multiValueHeaders must be objects, cookies a list")
-    for name, value in single.items():
-        if name.lower() not in _FRAMING_HEADERS and value is not None:
-            headers.append((str(name), _header_text(value)))
-    for name, values in multi.items():
-        if name.lower() in _FRAMING_HEADERS or name.lower() in {n.lower() for n in single}:
-            continue
-        for value in values if isinstance(values, list) else [values]:
-            headers.append((str(name), _header_text(value)))
-    headers.extend(("Set-Cookie", str(cookie)) for cookie in cookies)
-    problem = first_problem(headers)
-    if problem is not None:
-        raise ResultError(problem)  # a 502 naming the header, never a 500
-    return HttpHead(status=_status(document.get("statusCode", 200)), headers=tuple(headers))
-
-
-def _header_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def parse_prelude(raw: bytes) -> HttpHead:
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ResultError(f"stream prelude is not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ResultError("stream prelude must be a JSON object")
-    return head_from_result(document)
-
-
-class PreludeReader:
-    """Finds the JSON prelude and its 8-NUL delimiter, however the chunks split them.
-
-    JSON text cannot contain a raw NUL byte, so the first 8 NULs end the prelude.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
-
-    def feed(self, data: bytes) -> tuple[HttpHead, bytes] | None:
-        """``(head, body bytes after the delimiter)`` once complete, else None."""
-        search_from = max(0, len(self._buffer) - len(PRELUDE_DELIMITER) + 1)
-        self._buffer += data
-        end = self._buffer.find(PRELUDE_DELIMITER, search_from)
-        if end < 0:
-            if len(self._buffer) > MAX_PRELUDE:
-                raise ResultError(f"no prelude delimiter in the first {MAX_PRELUDE} bytes")
-            return None
-        head = parse_prelude(bytes(self._buffer[:end]))
-        return head, bytes(self._buffer[end + len(PRELUDE_DELIMITER) :])
 
 
 def map_buffered_result(payload: bytes) -> tuple[HttpHead, bytes]:
@@ -321,64 +232,16 @@ class FunctionUrl:
         events: AsyncIterator[InvocationEvent],
         ids: RequestIds,
     ) -> web.StreamResponse:
-        prelude: PreludeReader | None = None
-        response: web.StreamResponse | None = None
-        content_type: str | None = None
-        sent = 0
-        async for event in events:
-            if isinstance(event, ResponseHead):
-                content_type = event.content_type
-                if content_type == INTEGRATION_CONTENT_TYPE:
-                    prelude = PreludeReader()
-            elif isinstance(event, BodyChunk):
-                data = event.data
-                if response is None:
-                    if prelude is not None:
-                        try:
-                            parsed = prelude.feed(data)
-                        except ResultError as exc:
-                            return self._bad_gateway(ids, request_headers, str(exc))
-                        if parsed is None:
-                            continue
-                        head, data = parsed
-                    else:
-                        head = _plain_stream_head(content_type)
-                    response = await self._open_stream(request, request_headers, head, ids)
-                if data:
-                    try:
-                        await response.write(data)
-                    except ConnectionError:
-                        log.info(
-                            "%s %s: client disconnected after %d bytes",
-                            self.spec.name,
-                            ids.request_id,
-                            sent,
-                        )
-                        return response
-                    sent += len(data)
-            elif isinstance(event, InvocationEnd):
-                if event.error is None:
-                    break
-                why = f"{event.error.error_type}: {event.error.error_message}"
-                if response is None:
-                    return self._bad_gateway(ids, request_headers, why)
-                log.error(
-                    "%s %s: response stream cut after %d body bytes: %s",
-                    self.spec.name,
-                    ids.request_id,
-                    sent,
-                    why,
-                )
-                _cut(request)
-                return response
-        if response is None:
-            if prelude is not None and prelude.pending:
-                return self._bad_gateway(ids, request_headers, "stream ended inside the prelude")
-            head = HttpHead(200, ()) if prelude is not None else _plain_stream_head(content_type)
-            response = await self._open_stream(request, request_headers, head, ids)
-        with contextlib.suppress(ConnectionError):
-            await response.write_eof()
-        return response
+        async def open_stream(head: HttpHead) -> web.StreamResponse:
+            return await self._open_stream(request, request_headers, head, ids)
+
+        rules = RelayRules(
+            label=self.spec.name,
+            request_id=ids.request_id,
+            open_stream=open_stream,
+            bad_gateway=lambda why: self._bad_gateway(ids, request_headers, why),
+        )
+        return await relay(request, events, rules)
 
     async def _open_stream(
         self,
@@ -394,16 +257,6 @@ class FunctionUrl:
         response.enable_chunked_encoding()
         await response.prepare(request)
         return response
-
-
-def _plain_stream_head(content_type: str | None) -> HttpHead:
-    return HttpHead(200, (("Content-Type", content_type or "application/octet-stream"),))
-
-
-def _cut(request: web.Request) -> None:
-    """End the body without its terminating chunk: close the connection after what was sent."""
-    if request.transport is not None:
-        request.transport.close()
 
 
 def _local_port(request: web.Request) -> int | None:
