@@ -96,6 +96,12 @@ class SigV4Verifier:
             self._loaded = True
         return self._credentials
 
+    def for_service(self, service: str) -> SigV4Verifier:
+        """The same credentials, for requests signed for another service (``execute-api``)."""
+        twin = SigV4Verifier(self._credentials, service=service, max_skew=self.max_skew)
+        twin._loaded = self._loaded
+        return twin
+
     @property
     def has_credentials(self) -> bool:
         return self._local_credentials() is not None

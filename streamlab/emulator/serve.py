@@ -25,10 +25,12 @@ PAGE_MODULES: tuple[str, ...] = ("streamlab.emulator.page", "streamlab.compare.p
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="local Function URLs that really stream, plus the Lambda API for boto3",
+        help="local Function URLs and REST APIs that really stream, plus the Lambda API for boto3",
         description=(
             "Serves every function of a SAM template that has a FunctionUrlConfig at "
-            "http://HOST:PORT/<LogicalId>/, running each function's real runtime, and answers "
+            "http://HOST:PORT/<LogicalId>/ and every REST API stage (Api events) at "
+            "http://HOST:PORT/<ApiLogicalId>/<StageName>/, running each function's real "
+            "runtime, and answers "
             "boto3's invoke / invoke_with_response_stream (endpoint_url=http://HOST:PORT). "
             "Functions see only what Lambda gives them (the standard library, the runtime's "
             "boto3/botocore and stock client, their layers and code), installed once into "
@@ -78,7 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--no-auth",
         action="store_true",
-        help="accept unsigned requests on AWS_IAM Function URLs and the Lambda API",
+        help="accept unsigned requests on AWS_IAM Function URLs, REST methods and the Lambda API",
     )
     parser.set_defaults(func=run)
 
@@ -123,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
 async def serve(args: argparse.Namespace) -> int:
     from streamlab.emulator.engine import Engine as LocalEngine
     from streamlab.emulator.provision import ProvisionError
+    from streamlab.emulator.rest_template import load_rest_apis
 
     overrides = " ".join(args.parameter_overrides) if args.parameter_overrides else None
     template = Path(args.template)
@@ -147,12 +150,14 @@ async def serve(args: argparse.Namespace) -> int:
         isolated=not args.use_venv,
         install_requirements=not args.build_dir,
     )
+    rest_apis = load_rest_apis(template, overrides, function_names=set(engine.functions))
     server = EmulatorServer(
         engine,
         host=args.host,
         port=args.port,
         auth=not args.no_auth,
         route_setups=page_route_setups(),
+        rest_apis=rest_apis,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -185,7 +190,7 @@ async def serve(args: argparse.Namespace) -> int:
 def print_banner(server: EmulatorServer, *, auth: bool) -> None:
     listings = server.listings()
     if not listings:
-        print("no function in the template has a FunctionUrlConfig", flush=True)
+        print("no function in the template has a FunctionUrlConfig or an Api event", flush=True)
     for listing in listings:
         auth_note = "" if auth or listing.auth_type == "NONE" else " (not enforced: --no-auth)"
         print(

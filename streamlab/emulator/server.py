@@ -17,6 +17,8 @@ from streamlab.emulator.auth import SigV4Verifier
 from streamlab.emulator.function_url import BAD_GATEWAY_BODY, FunctionUrl
 from streamlab.emulator.invocation import Engine
 from streamlab.emulator.lambda_api import LambdaApi
+from streamlab.emulator.rest_api import RestApiStage
+from streamlab.emulator.rest_spec import RestApi
 from streamlab.emulator.results import MAX_REQUEST_PAYLOAD
 
 log = logging.getLogger("streamlab.emulator")
@@ -64,6 +66,7 @@ def create_app(
     *,
     verifier: SigV4Verifier | None,
     route_setups: Iterable[RouteSetup] = (),
+    rest_apis: Iterable[RestApi] = (),
 ) -> web.Application:
     """All routes; ``verifier=None`` turns SigV4 checking off (``--no-auth``)."""
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE, middlewares=[never_500])
@@ -75,6 +78,9 @@ def create_app(
         front = FunctionUrl(engine, spec, verifier)
         app.router.add_route("*", front.prefix, front.handle)
         app.router.add_route("*", front.prefix + "/{tail:.*}", front.handle)
+    rest_verifier = verifier.for_service("execute-api") if verifier is not None else None
+    for api in rest_apis:
+        RestApiStage(engine, api, rest_verifier).add_routes(app)
     for setup in route_setups:
         setup(app, engine)
     return app
@@ -92,13 +98,17 @@ class EmulatorServer:
         auth: bool = True,
         verifier: SigV4Verifier | None = None,
         route_setups: Iterable[RouteSetup] = (),
+        rest_apis: Iterable[RestApi] = (),
     ) -> None:
         self.engine = engine
+        self.rest_apis = tuple(rest_apis)
         self.host = host
         self.port = port
         active_verifier = (verifier or SigV4Verifier()) if auth else None
         self.verifier = active_verifier
-        self.app = create_app(engine, verifier=active_verifier, route_setups=route_setups)
+        self.app = create_app(
+            engine, verifier=active_verifier, route_setups=route_setups, rest_apis=self.rest_apis
+        )
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -133,4 +143,12 @@ class EmulatorServer:
             )
             for spec in self.engine.functions.values()
             if spec.url is not None
+        ] + [
+            UrlListing(
+                function_name=api.logical_id,
+                url=f"{self.base_url}{api.prefix}/",
+                invoke_mode="REST_API",
+                auth_type=RestApiStage(self.engine, api, None).auth_type,
+            )
+            for api in self.rest_apis
         ]
