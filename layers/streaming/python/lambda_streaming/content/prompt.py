@@ -1,4 +1,4 @@
-"""Turn a Function URL event (payload format 2.0) into a validated prompt request.
+"""Turn a Function URL (payload 2.0) or REST API (payload 1.0) event into a prompt request.
 
 Everything a client can get wrong is caught here, before the first byte is streamed,
 because once streaming starts the status code is already 200 and can no longer say "your
@@ -6,8 +6,10 @@ request was bad".
 
 Accepted: ``GET ?prompt=...&max_tokens=...`` or ``POST`` with a JSON object body
 ``{"prompt": ..., "max_tokens": ...}`` (plain or base64-encoded, as Function URLs deliver
-binary bodies). ``token_delay_ms`` and ``fail_after`` steer the built-in generator only,
-so latency comparisons and the error path can be reproduced on demand.
+binary bodies, and REST APIs bodies of their binary media types). The event's version is
+read from the event itself (``http.request``). ``token_delay_ms`` and ``fail_after`` steer
+the built-in generator only, so latency comparisons and the error path can be reproduced on
+demand.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from lambda_streaming.http.request import event_method
 
 ALLOWED_METHODS = ("GET", "POST")
 _DIGITS = re.compile(r"[0-9]{1,9}")
@@ -72,7 +76,11 @@ class RequestError(Exception):
 
 
 def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> PromptRequest:
-    """The request a Function URL event asks for; raises RequestError if it is not valid."""
+    """The request an event (2.0 or 1.0) asks for; raises RequestError if it is not valid.
+
+    Query parameters come from ``queryStringParameters``, which both versions have (a
+    repeated name: comma-joined in 2.0, the last value in 1.0).
+    """
     limits = limits or Limits.from_env()
     method = _method(event)
     if method not in ALLOWED_METHODS:
@@ -107,14 +115,15 @@ def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> Pro
 
 
 def _method(event: Mapping[str, Any]) -> str:
-    http = (event.get("requestContext") or {}).get("http")
-    if not isinstance(http, Mapping) or not isinstance(http.get("method"), str):
+    try:
+        return event_method(event)
+    except ValueError:
         raise RequestError(
             400,
             "invalid_event",
-            "Expected a Function URL event (payload format 2.0) with requestContext.http.method.",
-        )
-    return http["method"].upper()
+            "Expected a Function URL event (payload format 2.0) with requestContext.http.method "
+            "or an API Gateway REST event (payload format 1.0) with httpMethod.",
+        ) from None
 
 
 def _json_body(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""BUFFERED mode: collect a stream and return one Function URL result object.
+"""BUFFERED mode: collect a stream and return one result object for the front that called.
+
+A Function URL (event 2.0) gets its result shape, ``cookies`` included; an API Gateway REST
+proxy integration (event 1.0) gets the proxy result it accepts, which has no ``cookies``
+field (any unknown field is a 502 there): cookies become ``Set-Cookie`` values in
+``multiValueHeaders``.
 
 Lambda never tells a runtime how it was invoked, so ``STREAM_INVOKE_MODE=BUFFERED`` (matching a
 Function URL's ``InvokeMode: BUFFERED``) and ``sam local invoke`` (``AWS_SAM_LOCAL=true``, whose
@@ -21,11 +26,12 @@ if TYPE_CHECKING:
 
 
 class BufferedSink:
-    """Keeps the stream's bytes; ``finish`` posts them as a payload-2.0 result."""
+    """Keeps the stream's bytes; ``finish`` posts them as one result (REST: ``rest=True``)."""
 
-    def __init__(self, client: RuntimeApiClient, request_id: str) -> None:
+    def __init__(self, client: RuntimeApiClient, request_id: str, rest: bool = False) -> None:
         self._client = client
         self._request_id = request_id
+        self._rest = rest
         self._content_type = DEFAULT_CONTENT_TYPE
         self._data = bytearray()
         self.committed = False  # nothing reaches Lambda before finish(): errors go to /error
@@ -42,6 +48,8 @@ class BufferedSink:
             raise AssertionError("a buffered response reports errors through /error")
         self.committed = True
         result = function_url_result(bytes(self._data), self._content_type)
+        if self._rest:
+            result = rest_proxy_result(result)
         body = json.dumps(result, ensure_ascii=False).encode()
         self._client.post_response(self._request_id, body, "application/json")
 
@@ -71,3 +79,18 @@ def function_url_result(data: bytes, content_type: str) -> dict[str, Any]:
         result["body"] = base64.b64encode(data).decode("ascii")
         result["isBase64Encoded"] = True
     return result
+
+
+def rest_proxy_result(result: dict[str, Any]) -> dict[str, Any]:
+    """A Function URL result as a REST proxy result: the five fields API Gateway accepts."""
+    multi = {name: list(values) for name, values in (result.get("multiValueHeaders") or {}).items()}
+    cookies = result.get("cookies")
+    if cookies:
+        name = next((n for n in multi if n.lower() == "set-cookie"), "Set-Cookie")
+        multi[name] = [*multi.get(name, []), *cookies]
+    proxy: dict[str, Any] = {"statusCode": result["statusCode"], "headers": result["headers"]}
+    if multi:
+        proxy["multiValueHeaders"] = multi
+    proxy["body"] = result["body"]
+    proxy["isBase64Encoded"] = result["isBase64Encoded"]
+    return proxy

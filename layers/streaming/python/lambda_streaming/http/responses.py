@@ -28,6 +28,7 @@ class StreamingResponse:
         headers: Mapping[str, str] | None = None,
         cookies: Sequence[str] | None = None,
         media_type: str | None = None,
+        multi_value_headers: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if body is None:
             body = b""
@@ -43,9 +44,12 @@ class StreamingResponse:
         self.headers = dict(headers or {})
         self.cookies = list(cookies or [])
         self.media_type = media_type
+        # {name: [values]}: a header sent once per value (API Gateway REST APIs read these).
+        self.multi_value_headers = {k: list(v) for k, v in (multi_value_headers or {}).items()}
 
     def metadata(self) -> dict[str, Any]:
-        """The HTTP prelude: status, headers (with Content-Type from media_type), cookies."""
+        """The HTTP prelude: status, headers (with Content-Type from media_type),
+        multiValueHeaders, cookies."""
         headers = dict(self.headers)
         if self.media_type and not any(k.lower() == "content-type" for k in headers):
             media_type = self.media_type
@@ -53,6 +57,8 @@ class StreamingResponse:
                 media_type += "; charset=utf-8"
             headers["Content-Type"] = media_type
         metadata: dict[str, Any] = {"statusCode": self.status_code, "headers": headers}
+        if self.multi_value_headers:
+            metadata["multiValueHeaders"] = self.multi_value_headers
         if self.cookies:
             metadata["cookies"] = self.cookies
         return metadata

@@ -55,8 +55,11 @@ class HttpResponseStream:
     def from_(stream: ResponseStream, metadata: Mapping[str, Any] | None = None) -> ResponseStream:
         """Turn ``stream`` into an HTTP response stream and return it.
 
-        ``metadata`` is ``{"statusCode": int, "headers": {str: str}, "cookies": [str]}``; all
-        optional (status 200). It is sent as the JSON prelude before the first body byte.
+        ``metadata`` is ``{"statusCode": int, "headers": {str: str}, "multiValueHeaders":
+        {str: [str]}, "cookies": [str]}``; all optional (status 200). It is sent as the JSON
+        prelude before the first body byte. ``multiValueHeaders`` is read by API Gateway REST
+        APIs (a header repeated once per value); ``cookies`` become ``Set-Cookie`` headers on
+        both fronts.
         """
         stream._use_prelude(HttpPrelude(http_metadata(metadata or {})))
         return stream
@@ -75,6 +78,13 @@ def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
         if not hasattr(headers, "items"):
             raise TypeError("headers must be a dict of str to str")
         result["headers"] = {_header_name(k): _header_value(k, v) for k, v in headers.items()}
+    multi = result.get("multiValueHeaders")
+    if multi is not None:
+        if not hasattr(multi, "items"):
+            raise TypeError("multiValueHeaders must be a dict of str to a list of str")
+        result["multiValueHeaders"] = {
+            _header_name(k): _header_values(k, v) for k, v in multi.items()
+        }
     cookies = result.get("cookies")
     if cookies is not None:
         if isinstance(cookies, str) or not all(isinstance(c, str) for c in cookies):
@@ -101,6 +111,12 @@ def _header_name(name: object) -> str:
     if not name or name.strip(_TCHAR):  # strip() leaves something iff a char is not a tchar
         raise ValueError(f"header name {name!r} is not an HTTP token (RFC 9110 field-name)")
     return name
+
+
+def _header_values(name: object, values: object) -> list[str]:
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise TypeError(f"multiValueHeaders[{name!r}] must be a list of str")
+    return [_header_value(name, value) for value in values]  # type: ignore[attr-defined]
 
 
 def _header_value(name: object, value: object) -> str:

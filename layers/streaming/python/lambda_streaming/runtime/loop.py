@@ -74,7 +74,7 @@ class Runtime:
             )
             event = _decode_event(invocation)
             if self._pass_stream:
-                stream = self._new_stream(invocation.request_id)
+                stream = self._new_stream(invocation.request_id, event)
                 result = self._handler(event, stream, context)
             else:
                 result = self._handler(event, context)
@@ -83,7 +83,7 @@ class Runtime:
             stream_into = getattr(result, "stream_into", None)  # StreamingResponse and kin
             if stream_into is not None:
                 if stream is None:
-                    stream = self._new_stream(invocation.request_id)
+                    stream = self._new_stream(invocation.request_id, event)
                 elif stream.started:
                     raise StreamStateError(
                         "the handler wrote to response_stream and also returned a "
@@ -96,7 +96,7 @@ class Runtime:
                     f"StreamingResponse, not {type(result).__name__}"
                 )
             elif stream is None and self._streaming:
-                stream = self._new_stream(invocation.request_id)
+                stream = self._new_stream(invocation.request_id, event)
             if stream is not None:
                 stream.end()
             else:
@@ -110,11 +110,13 @@ class Runtime:
         except Exception as exc:
             self._fail(exc, invocation, stream)
 
-    def _new_stream(self, request_id: str) -> ResponseStream:
+    def _new_stream(self, request_id: str, event: Any) -> ResponseStream:
         if self._buffered:
-            from lambda_streaming.http.buffered import BufferedSink  # BUFFERED mode only
+            # BUFFERED mode only. The result's shape depends on the front: the event says which.
+            from lambda_streaming.http.buffered import BufferedSink
+            from lambda_streaming.http.request import is_rest_event
 
-            return ResponseStream(BufferedSink(self._client, request_id))
+            return ResponseStream(BufferedSink(self._client, request_id, is_rest_event(event)))
         return ResponseStream(self._client.stream(request_id, "application/octet-stream"))
 
     def _run(self, coroutine: Any) -> Any:
