@@ -11,6 +11,7 @@ parsed with SAM CLI's parser; resources whose ``Condition`` is false are left ou
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -145,7 +146,12 @@ def _stack_apis(
 
 
 def _resolver(stack: Any):  # type: ignore[no-untyped-def]
-    """Resolves parameter references (and pseudo-parameters) in a property value."""
+    """Resolves parameter references (and pseudo-parameters) in a property value.
+
+    Parameter ``Ref``s are substituted first, bottom-up (a ``CommaDelimitedList`` as a list,
+    an empty value as empty: SAM CLI's symbol table would fall back to the default), then
+    the intrinsic functions left are handed to SAM CLI's resolver.
+    """
     from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
     from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
     from samcli.lib.providers.sam_base_provider import SamBaseProvider
@@ -154,23 +160,60 @@ def _resolver(stack: Any):  # type: ignore[no-untyped-def]
     values = SamBaseProvider._get_parameter_values(template, stack.parameters)
     symbols = IntrinsicsSymbolTable(logical_id_translator=values, template=template)
     resolver = IntrinsicResolver(template=template, symbol_resolver=symbols)
-    parameters = set(values)
+    declared = template.get("Parameters") or {}
+
+    def parameter(name: str) -> Any:
+        value = values[name]
+        kind = (declared.get(name) or {}).get("Type", "") if isinstance(declared, Mapping) else ""
+        if isinstance(value, str) and (kind == "CommaDelimitedList" or kind.startswith("List<")):
+            return [part.strip() for part in value.split(",")]
+        return value
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict):
-            if set(value) == {"Ref"} and value["Ref"] not in parameters:
-                return value  # a resource reference (RestApiId): kept as written
-            if (len(value) == 1 and next(iter(value)).startswith("Fn::")) or set(value) == {"Ref"}:
+            if set(value) == {"Ref"}:
+                name = value["Ref"]
+                # A resource reference (RestApiId) is kept as written.
+                return parameter(name) if isinstance(name, str) and name in values else value
+            inner = {key: resolve(item) for key, item in value.items()}
+            if set(inner) == {"Fn::Sub"}:
+                substituted = _sub(inner["Fn::Sub"], values)
+                if substituted is not None:
+                    return substituted
+            if len(inner) == 1 and next(iter(inner)).startswith("Fn::"):
                 try:
-                    return resolver.intrinsic_property_resolver(value, ignore_errors=False)
+                    return resolver.intrinsic_property_resolver(inner, ignore_errors=False)
                 except Exception:
-                    return value
-            return {key: resolve(item) for key, item in value.items()}
+                    return inner
+            return inner
         if isinstance(value, list):
             return [resolve(item) for item in value]
         return value
 
     return resolve
+
+
+_SUB_NAME = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _sub(argument: Any, parameters: Mapping[str, Any]) -> str | None:
+    """``Fn::Sub`` over strings (SAM CLI's own mangles values that contain a dot)."""
+    if isinstance(argument, str):
+        text, variables = argument, {}
+    elif (
+        isinstance(argument, list)
+        and len(argument) == 2
+        and isinstance(argument[0], str)
+        and isinstance(argument[1], Mapping)
+    ):
+        text, variables = argument[0], argument[1]
+    else:
+        return None
+    names = {**{k: v for k, v in parameters.items() if isinstance(v, str)}, **variables}
+    wanted = _SUB_NAME.findall(text)
+    if not all(isinstance(names.get(name), str) for name in wanted):
+        return None
+    return _SUB_NAME.sub(lambda m: names[m.group(1)], text).replace("${!", "${")
 
 
 def _api_reference(value: Any) -> str | None:
