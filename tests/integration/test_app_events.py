@@ -1,7 +1,8 @@
 """Every sample event under events/ gives the result events/README.md documents.
 
 Each runs through the real runtime (stream-bootstrap) as ``sam local invoke`` runs it: with
-``AWS_SAM_LOCAL=true``, so the runtime buffers and returns one Function URL response object.
+``AWS_SAM_LOCAL=true``, so the runtime buffers and returns one response object: a Function URL
+one for the 2.0 events, a REST proxy result for the 1.0 (``rest-``) ones.
 """
 
 from __future__ import annotations
@@ -32,13 +33,19 @@ def documented() -> dict[str, tuple[int, str]]:
 
 def test_every_event_file_is_documented() -> None:
     rows = documented()
-    assert len(rows) >= 9
+    assert len(rows) >= 18
     for function in FUNCTIONS:
         assert sorted(p.name for p in (EVENTS / function).glob("*.json")) == sorted(rows)
 
 
+REST_RESULT_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+
+
 def check(function: str, name: str, response: dict[str, Any], status: int, result: str) -> None:
     where = f"{function}/{name}"
+    if name.startswith("rest-"):
+        # API Gateway answers 502 for any other field (cookies included).
+        assert set(response) <= REST_RESULT_KEYS, where
     assert response["statusCode"] == status, where
     body = response["body"]
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
@@ -90,7 +97,50 @@ def test_sample_events_under_sam_local(function: str) -> None:
 
 def test_events_are_payload_2_0() -> None:
     for path in sorted(EVENTS.glob("*/*.json")):
+        if path.name.startswith("rest-"):
+            continue
         event = json.loads(path.read_text())
         assert event["version"] == "2.0", path
         assert event["requestContext"]["http"]["method"], path
         assert isinstance(event["isBase64Encoded"], bool), path
+
+
+REST_EVENT_KEYS = {
+    "resource",
+    "path",
+    "httpMethod",
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "requestContext",
+    "body",
+    "isBase64Encoded",
+}
+
+
+def test_rest_events_are_payload_1_0_for_each_2_0_one() -> None:
+    """Same request as the 2.0 twin, in API Gateway's REST proxy shape."""
+    for path in sorted(EVENTS.glob("*/rest-*.json")):
+        event = json.loads(path.read_text())
+        twin = json.loads(path.with_name(path.name.removeprefix("rest-")).read_text())
+        assert set(event) == REST_EVENT_KEYS, path
+        assert "version" not in event, path
+        assert event["httpMethod"] == twin["requestContext"]["http"]["method"], path
+        context = event["requestContext"]
+        assert context["stage"] == "prod" and context["path"] == "/prod" + event["path"], path
+        assert context["resourcePath"] == event["resource"], path
+        assert context["identity"]["sourceIp"], path
+        assert event["queryStringParameters"] == twin.get("queryStringParameters"), path
+        for name, values in (event["multiValueHeaders"] or {}).items():
+            assert event["headers"][name] == values[-1], path
+        if twin.get("body"):
+            raw = (
+                base64.b64decode(twin["body"]) if twin["isBase64Encoded"] else twin["body"].encode()
+            )
+            got = event["body"]
+            assert (base64.b64decode(got) if event["isBase64Encoded"] else got.encode()) == raw
+        else:
+            assert event["body"] is None and event["isBase64Encoded"] is False, path
