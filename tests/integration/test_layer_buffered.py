@@ -150,3 +150,35 @@ def test_rejected_response_is_survived(layer: LayerHarness) -> None:
     layer.api.status_for.clear()
     second = layer.api.push({"n": 2})
     assert layer.api.result(second).json()["echo"] == {"n": 2}
+
+
+REST_EVENT = {
+    "resource": "/x",
+    "path": "/x",
+    "httpMethod": "GET",
+    "headers": None,
+    "multiValueHeaders": None,
+    "queryStringParameters": None,
+    "multiValueQueryStringParameters": None,
+    "pathParameters": None,
+    "stageVariables": None,
+    "requestContext": {"stage": "prod", "httpMethod": "GET", "resourcePath": "/x"},
+    "body": None,
+    "isBase64Encoded": False,
+}
+
+
+@pytest.mark.parametrize("env", [{"STREAM_INVOKE_MODE": "BUFFERED"}, {"AWS_SAM_LOCAL": "true"}])
+def test_rest_event_gets_a_rest_proxy_result(layer: LayerHarness, env: dict[str, str]) -> None:
+    """A 1.0 event (API Gateway REST, BUFFERED integration) gets the five proxy fields only:
+    API Gateway answers 502 for any other (``cookies`` included), so cookies are Set-Cookie."""
+    _, got = invoke(layer, "streaming.http", REST_EVENT, **env)
+    assert got.kind == "response"
+    assert_plain_post(got)
+    assert got.json() == {
+        "statusCode": 201,
+        "headers": {"X-Test": "yes", "Content-Type": "text/plain; charset=utf-8"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1; Path=/"]},
+        "body": "hello world",
+        "isBase64Encoded": False,
+    }
