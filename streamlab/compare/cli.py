@@ -33,6 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--region", help="AWS region of --stack (default: your configuration)")
     parser.add_argument(
+        "--front",
+        choices=("url", "rest"),
+        default="url",
+        help="where the streamed calls go: the Function URLs (default) or the REST API stage "
+        "(buffered calls always use the twins' Function URLs)",
+    )
+    parser.add_argument(
         "--template", type=Path, default=Path("template.yaml"), help="template for the local run"
     )
     parser.add_argument("--runs", type=int, default=10, help="measured calls per URL (default 10)")
@@ -73,12 +80,15 @@ def run(args: argparse.Namespace) -> int:
 def _targets(args: argparse.Namespace) -> Iterator[tuple[list[Target], str]]:
     from streamlab.compare.targets import local_targets
 
+    front = getattr(args, "front", "url")
+    via = " (streamed through the REST API stage)" if front == "rest" else ""
     if args.base_url:
-        yield local_targets(args.base_url), f"`{args.base_url}`"
+        yield local_targets(args.base_url, front), f"`{args.base_url}`{via}"
     elif args.stack:
         from streamlab.compare.stack import stack_targets
 
-        yield stack_targets(args.stack, args.region), f"the deployed stack `{args.stack}`"
+        targets = stack_targets(args.stack, args.region, front)
+        yield targets, f"the deployed stack `{args.stack}`{via}"
     else:
         from streamlab.compare.local import LocalEmulator
 
@@ -89,9 +99,9 @@ def _targets(args: argparse.Namespace) -> Iterator[tuple[list[Target], str]]:
         with LocalEmulator(template) as emulator:
             print(f"emulator listening at {emulator.base_url}", file=sys.stderr, flush=True)
             yield (
-                local_targets(emulator.base_url),
+                local_targets(emulator.base_url, front),
                 "the local emulator (`streamlab serve`, `template.yaml` with "
-                "`DeployBufferedTwins=true`) on the same machine",
+                f"`DeployBufferedTwins=true`) on the same machine{via}",
             )
 
 
@@ -143,6 +153,8 @@ def _command_line(args: argparse.Namespace) -> str:
         words += ["--base-url", args.base_url]
     elif args.stack:
         words += ["--stack", args.stack]
+    if getattr(args, "front", "url") != "url":
+        words += ["--front", args.front]
     words += ["--runs", str(args.runs), "--tokens", str(args.tokens)]
     words += ["--token-delay", str(args.token_delay)]
     return shlex.join(words)

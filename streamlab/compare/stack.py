@@ -6,11 +6,12 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from streamlab.compare.signing import SigV4
-from streamlab.compare.targets import Target, targets_from_outputs
+from streamlab.compare.targets import Front, Target, targets_from_outputs
 
 
-def stack_targets(stack_name: str, region: str | None = None) -> list[Target]:
-    """Outputs name the URLs; the ``FunctionUrlAuthType`` parameter says whether to sign."""
+def stack_targets(stack_name: str, region: str | None = None, front: Front = "url") -> list[Target]:
+    """Outputs name the URLs; ``FunctionUrlAuthType`` and ``RestApiAuthorizer`` say whether
+    to sign (for ``lambda`` and ``execute-api``)."""
     client = boto3.client("cloudformation", region_name=region)
     try:
         stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
@@ -21,7 +22,10 @@ def stack_targets(stack_name: str, region: str | None = None) -> list[Target]:
     stack = stacks[0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
-    auth = None
+    auth = rest_auth = None
+    region = region or client.meta.region_name
     if parameters.get("FunctionUrlAuthType", "AWS_IAM") == "AWS_IAM":
-        auth = SigV4.from_environment(region or client.meta.region_name)
-    return targets_from_outputs(outputs, auth)
+        auth = SigV4.from_environment(region)
+    if front == "rest" and parameters.get("RestApiAuthorizer", "AWS_IAM") == "AWS_IAM":
+        rest_auth = SigV4.from_environment(region, service="execute-api")
+    return targets_from_outputs(outputs, auth, front, rest_auth)

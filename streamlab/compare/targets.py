@@ -1,7 +1,10 @@
 """Which URLs to call: one per wire format and invoke mode.
 
 The names follow template.yaml: ``RawTextFunction`` streams, ``BufferedRawTextFunction`` is
-its buffered twin (``DeployBufferedTwins=true``), and the stack outputs add ``Url``.
+its buffered twin (``DeployBufferedTwins=true``), and the stack outputs add ``Url``. With the
+REST front, the streamed calls go through the REST API stage instead (``/raw``, ``/sse``,
+``/jsonl``; outputs ``RawTextRestUrl``...); the buffered ones stay on the twins' Function URLs,
+the template having no buffered REST routes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import requests
 
 Format = Literal["raw", "sse", "ndjson"]
 Mode = Literal["streamed", "buffered"]
+Front = Literal["url", "rest"]
 
 FORMATS: tuple[Format, ...] = ("raw", "sse", "ndjson")
 MODES: tuple[Mode, ...] = ("streamed", "buffered")
@@ -30,6 +34,13 @@ _LOGICAL_IDS: dict[Format, str] = {
 }
 
 
+FRONTS: tuple[Front, ...] = ("url", "rest")
+# The template's REST API, its default stage, and each function's resource path.
+REST_API = "StreamingRestApi"
+REST_STAGE = "prod"
+REST_PATHS: dict[Format, str] = {"raw": "raw", "sse": "sse", "ndjson": "jsonl"}
+
+
 def logical_id(fmt: Format, mode: Mode) -> str:
     """The template's logical id of the function serving ``fmt`` in ``mode``."""
     name = _LOGICAL_IDS[fmt]
@@ -40,7 +51,7 @@ def logical_id(fmt: Format, mode: Mode) -> str:
 class Target:
     fmt: Format
     mode: Mode
-    url: str  # ends with "/"; query parameters are added per request
+    url: str  # a Function URL ends with "/"; query parameters are added per request
     auth: requests.auth.AuthBase | None = None
 
     @property
@@ -48,19 +59,37 @@ class Target:
         return f"{FORMAT_LABELS[self.fmt]} {self.mode}"
 
 
-def local_targets(base_url: str) -> list[Target]:
-    """The emulator's layout: every function under ``BASE/<LogicalId>/``."""
+def local_targets(base_url: str, front: Front = "url", stage: str = REST_STAGE) -> list[Target]:
+    """The emulator's layout: every function under ``BASE/<LogicalId>/``, the REST API stage
+    under ``BASE/StreamingRestApi/<stage>/``."""
     base = base_url.rstrip("/")
-    return [
-        Target(fmt, mode, f"{base}/{logical_id(fmt, mode)}/") for mode in MODES for fmt in FORMATS
-    ]
+    targets = []
+    for mode in MODES:
+        for fmt in FORMATS:
+            if front == "rest" and mode == "streamed":
+                url = f"{base}/{REST_API}/{stage}/{REST_PATHS[fmt]}"
+            else:
+                url = f"{base}/{logical_id(fmt, mode)}/"
+            targets.append(Target(fmt, mode, url))
+    return targets
+
+
+def output_key(fmt: Format, mode: Mode, front: Front = "url") -> str:
+    """The stack output naming the URL of ``fmt`` in ``mode`` through ``front``."""
+    if front == "rest" and mode == "streamed":
+        return logical_id(fmt, mode).removesuffix("Function") + "RestUrl"
+    return logical_id(fmt, mode) + "Url"
 
 
 def targets_from_outputs(
-    outputs: dict[str, str], auth: requests.auth.AuthBase | None
+    outputs: dict[str, str],
+    auth: requests.auth.AuthBase | None,
+    front: Front = "url",
+    rest_auth: requests.auth.AuthBase | None = None,
 ) -> list[Target]:
-    """Targets from CloudFormation outputs (``<LogicalId>Url``); names what is missing."""
-    wanted = {(fmt, mode): logical_id(fmt, mode) + "Url" for mode in MODES for fmt in FORMATS}
+    """Targets from CloudFormation outputs (``<LogicalId>Url``, ``<Name>RestUrl``); names what
+    is missing. ``rest_auth`` signs the REST calls (service ``execute-api``)."""
+    wanted = {(fmt, mode): output_key(fmt, mode, front) for mode in MODES for fmt in FORMATS}
     missing = sorted(key for key in wanted.values() if key not in outputs)
     if missing:
         hint = (
@@ -69,9 +98,13 @@ def targets_from_outputs(
             else ""
         )
         raise LookupError(f"stack outputs lack {', '.join(missing)}{hint}")
-    return [
-        Target(fmt, mode, _with_slash(outputs[key]), auth) for (fmt, mode), key in wanted.items()
-    ]
+    targets = []
+    for (fmt, mode), key in wanted.items():
+        if key.endswith("RestUrl"):
+            targets.append(Target(fmt, mode, outputs[key], rest_auth))
+        else:
+            targets.append(Target(fmt, mode, _with_slash(outputs[key]), auth))
+    return targets
 
 
 def _with_slash(url: str) -> str:

@@ -15,7 +15,17 @@ from streamlab.cli import main
 from streamlab.compare.local import LocalEmulator
 from streamlab.compare.measure import Workload, measure
 from streamlab.compare.signing import SigV4
-from streamlab.compare.targets import FORMATS, MODES, Target, logical_id
+from streamlab.compare.stack import stack_targets
+from streamlab.compare.targets import (
+    FORMATS,
+    MODES,
+    REST_API,
+    REST_PATHS,
+    REST_STAGE,
+    Target,
+    logical_id,
+    output_key,
+)
 from tests.conftest import ROOT, TEMPLATE
 from tests.support.compare_cloudformation import cloudformation_stand_in
 
@@ -108,6 +118,39 @@ def test_compare_reads_a_stack_and_signs_aws_iam_urls(
     err = capsys.readouterr().err
     assert err.count("FAILED: HTTP 403") == 6
     assert "every call failed; no report written" in err
+
+
+@pytest.mark.timeout(60)
+def test_compare_front_rest_streams_through_the_rest_stage_signed_for_execute_api(
+    signing_emulator: LocalEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = signing_emulator.base_url
+    outputs = stack_outputs(base)
+    for fmt in FORMATS:
+        outputs[output_key(fmt, "streamed", "rest")] = (
+            f"{base}/{REST_API}/{REST_STAGE}/{REST_PATHS[fmt]}"
+        )
+    assert set(outputs) >= {"RawTextRestUrl", "SseRestUrl", "JsonlRestUrl"}  # template's names
+    report = tmp_path / "rest.md"
+    args = ["compare", "--stack", "demo", "--front", "rest", "--runs", "1", "--warmup", "0"]
+    args += ["--tokens", "3", "--token-delay", "0", "--output", str(report)]
+    parameters = {"FunctionUrlAuthType": "AWS_IAM", "RestApiAuthorizer": "AWS_IAM"}
+    with cloudformation_stand_in("demo", outputs, parameters) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", url)
+        assert main(args) == 0, capsys.readouterr().err
+        targets = {(t.fmt, t.mode): t for t in stack_targets("demo", front="rest")}
+    text = report.read_text()
+    assert "(streamed through the REST API stage)" in text
+    assert "--front rest" in text
+    # The streamed calls went to the REST stage, which refuses anything not signed for
+    # execute-api; the buffered ones to the twins' Function URLs (signed for lambda).
+    assert targets[("sse", "streamed")].url == f"{base}/{REST_API}/{REST_STAGE}/sse"
+    assert targets[("sse", "buffered")].url == f"{base}/BufferedSseFunction/"
+    unsigned = requests.get(targets[("sse", "streamed")].url, params={"prompt": "x"}, timeout=10)
+    assert unsigned.status_code == 403
 
 
 def test_compare_names_what_a_stack_lacks(
