@@ -25,6 +25,8 @@ log = logging.getLogger("streamlab.emulator")
 
 RouteSetup = Callable[[web.Application, Engine], None]
 ENGINE_KEY = web.AppKey("engine", object)
+# The REST API stages served, for pages that offer them (set before route_setups run).
+REST_APIS_KEY = web.AppKey("rest_apis", tuple)
 
 # Requests are read whole (Lambda events are bounded); leave room to answer 413 ourselves.
 _CLIENT_MAX_SIZE = 2 * MAX_REQUEST_PAYLOAD
@@ -69,8 +71,10 @@ def create_app(
     rest_apis: Iterable[RestApi] = (),
 ) -> web.Application:
     """All routes; ``verifier=None`` turns SigV4 checking off (``--no-auth``)."""
+    rest_apis = tuple(rest_apis)
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE, middlewares=[never_500])
     app[ENGINE_KEY] = engine
+    app[REST_APIS_KEY] = rest_apis
     LambdaApi(engine, verifier).add_routes(app)
     for spec in engine.functions.values():
         if spec.url is None:

@@ -50,13 +50,15 @@ def expected_tokens(base_url: str) -> list[str]:
 
 
 @pytest.mark.timeout(60)
-def test_page_streams_all_three_formats_in_order(emulator: LocalEmulator) -> None:
+@pytest.mark.parametrize("front", ["url", "rest"])
+def test_page_streams_all_three_formats_in_order(emulator: LocalEmulator, front: str) -> None:
+    """Through the Function URLs, and through the REST API stage (``front=rest``)."""
     expected = expected_tokens(emulator.base_url)  # also warms the JSON lines function up
     assert len(expected) == TOKENS
     with chromium_page() as page:
         page.goto(
             f"{emulator.base_url}/?prompt=page&max_tokens={TOKENS}"
-            f"&token_delay_ms={DELAY_MS}&autorun=1"
+            f"&token_delay_ms={DELAY_MS}&front={front}&autorun=1"
         )
         # The moment a column shows its first token, it has not finished: the first token
         # is on screen while the generator still has tokens to produce.
