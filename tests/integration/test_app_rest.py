@@ -154,3 +154,13 @@ def test_cors_preflight_is_answered_by_the_api_unsigned(base_url: str) -> None:
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     assert "x-amz-date" in response.headers["Access-Control-Allow-Headers"]
     assert response.headers["Access-Control-Max-Age"] == "300"
+
+
+def test_the_functions_send_the_cors_origin_themselves_behind_rest(base_url: str) -> None:
+    """A REST proxy integration adds no CORS header: the layer does, from CORS_ALLOW_ORIGINS."""
+    url = f"{base_url}{STAGE}/jsonl?prompt=x&max_tokens=1&token_delay_ms=0"
+    reply = call("GET", url, service="execute-api", Origin="https://app.example")
+    assert reply.status == 200
+    assert reply.headers["Access-Control-Allow-Origin"] == "*"
+    bad = call("GET", f"{base_url}{STAGE}/jsonl", service="execute-api", Origin="https://a.example")
+    assert bad.status == 400 and bad.headers["Access-Control-Allow-Origin"] == "*"

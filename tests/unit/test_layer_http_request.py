@@ -157,3 +157,19 @@ def test_buffered_rest_result_has_only_proxy_fields_and_cookies_as_set_cookie() 
     plain = rest_proxy_result(function_url_result(b"\xff\x00", "application/octet-stream"))
     assert set(plain) == {"statusCode", "headers", "body", "isBase64Encoded"}
     assert plain["isBase64Encoded"] is True and base64.b64decode(plain["body"]) == b"\xff\x00"
+
+
+def test_rest_cors_headers_only_for_rest_events_with_an_allowed_origin() -> None:
+    from lambda_streaming.http.cors import rest_cors_headers
+
+    with_origin = rest_event(multi_headers={"Origin": ["https://app.example"]})
+    assert rest_cors_headers(with_origin, "*") == {"Access-Control-Allow-Origin": "*"}
+    assert rest_cors_headers(with_origin, "https://x.example, https://APP.example/") == {
+        "Access-Control-Allow-Origin": "https://app.example",
+        "Vary": "Origin",
+    }
+    assert rest_cors_headers(with_origin, "https://x.example") == {}
+    assert rest_cors_headers(with_origin, "") == {}
+    assert rest_cors_headers(rest_event(), "*") == {}  # no Origin: not a CORS request
+    url_event = {**URL_EVENT, "headers": {**URL_EVENT["headers"], "origin": "https://a.example"}}
+    assert rest_cors_headers(url_event, "*") == {}  # the Function URL adds its own

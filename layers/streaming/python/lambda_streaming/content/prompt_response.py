@@ -18,6 +18,7 @@ from lambda_streaming.content.messages import Done, Error, Message
 from lambda_streaming.content.pipeline import generate
 from lambda_streaming.content.prompt import PromptRequest, RequestError, parse_request
 from lambda_streaming.content.sources import source_from_env
+from lambda_streaming.http.cors import rest_cors_headers
 from lambda_streaming.http.responses import StreamingResponse
 
 
@@ -44,14 +45,20 @@ def prompt_response(
     *,
     logger: Log | None = None,
 ) -> StreamingResponse:
-    """Bad input gets its 4xx JSON answer before any streaming; good input streams."""
+    """Bad input gets its 4xx JSON answer before any streaming; good input streams.
+
+    Behind a REST API the answer carries the CORS origin header itself (``CORS_ALLOW_ORIGINS``),
+    which a Function URL adds on its own.
+    """
     log: Log = logger or logging.getLogger(__name__)
+    cors = rest_cors_headers(event)
     try:
         request = parse_request(event)
     except RequestError as error:
         log.info("request rejected", extra={"status": error.status_code, "code": error.code})
-        return StreamingResponse(error.body, status_code=error.status_code, headers=error.headers)
-    headers = {"Content-Type": wire_format.MEDIA_TYPE, **STREAMING_HEADERS}
+        headers = {**error.headers, **cors}
+        return StreamingResponse(error.body, status_code=error.status_code, headers=headers)
+    headers = {"Content-Type": wire_format.MEDIA_TYPE, **STREAMING_HEADERS, **cors}
     return StreamingResponse(_body(request, context, wire_format, log), headers=headers)
 
 
