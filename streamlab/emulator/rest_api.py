@@ -130,18 +130,34 @@ class RestApiStage:
         payload = json.dumps(event, separators=(",", ":")).encode()
         if len(payload) > MAX_REQUEST_PAYLOAD:
             return error_response(413, TOO_LONG, ids)
+        label = f"{route.function_name} ({self.prefix})"
+        streaming = route.transfer_mode == "RESPONSE_STREAM"
+        # The wait for the function's first bytes counts against the same limits as the rest.
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first_wait = (
+            min(self.stream_idle_timeout_s, self.stream_total_timeout_s)
+            if streaming
+            else self.buffered_timeout_s
+        )
         try:
-            events = await start_invocation(
-                self.engine, route.function_name, payload, request_id=ids.request_id
+            events = await asyncio.wait_for(
+                start_invocation(
+                    self.engine, route.function_name, payload, request_id=ids.request_id
+                ),
+                first_wait,
             )
         except TooManyRequests:
             log.warning("%s: throttled (every execution environment is busy)", route.function_name)
             return error_response(429, TOO_MANY, ids, "ThrottlingException")
-        label = f"{route.function_name} ({self.prefix})"
+        except TimeoutError:
+            log.error("%s %s: 504: nothing within %.0f s", label, ids.request_id, first_wait)
+            return error_response(504, TIMED_OUT, ids, "IntegrationTimeout")
+        elapsed = loop.time() - started
         try:
-            if route.transfer_mode == "RESPONSE_STREAM":
-                return await self._stream(request, events, ids, label)
-            return await self._buffered(request_headers, events, ids, label)
+            if streaming:
+                return await self._stream(request, events, ids, label, elapsed)
+            return await self._buffered(request_headers, events, ids, label, elapsed)
         finally:
             await events.aclose()
 
@@ -183,6 +199,7 @@ class RestApiStage:
         events: AsyncIterator[InvocationEvent],
         ids: RequestIds,
         label: str,
+        elapsed: float = 0.0,
     ) -> web.StreamResponse:
         async def open_stream(head: HttpHead) -> web.StreamResponse:
             response = web.StreamResponse(status=head.status)
@@ -201,7 +218,7 @@ class RestApiStage:
             parse_prelude=rest_prelude,
             prelude_always=True,
             idle_timeout_s=self.stream_idle_timeout_s,
-            total_timeout_s=self.stream_total_timeout_s,
+            total_timeout_s=max(0.001, self.stream_total_timeout_s - elapsed),
         )
         return await relay(request, events, rules)
 
@@ -211,9 +228,11 @@ class RestApiStage:
         events: AsyncIterator[InvocationEvent],
         ids: RequestIds,
         label: str,
+        elapsed: float = 0.0,
     ) -> web.Response:
         try:
-            result = await asyncio.wait_for(collect(events), self.buffered_timeout_s)
+            remaining = max(0.001, self.buffered_timeout_s - elapsed)
+            result = await asyncio.wait_for(collect(events), remaining)
         except TimeoutError:
             log.error("%s %s: 504 after %.0f s", label, ids.request_id, self.buffered_timeout_s)
             return error_response(504, TIMED_OUT, ids, "IntegrationTimeout")
