@@ -150,3 +150,28 @@ def test_build_dir_runs_the_built_artifacts(tmp_path: Path) -> None:
         assert reply.status_code == 200 and reply.text == "from the build"
     finally:
         _stop(process)
+
+
+def test_serve_prints_and_serves_each_rest_api_stage() -> None:
+    template = ROOT / "tests" / "fixtures" / "rest_app" / "template.yaml"
+    process, banner = _serve_until_banner("--template", str(template), "--no-auth")
+    try:
+        # One line per stage, like a Function URL's: base URL first, [LogicalId] last.
+        implicit = re.search(
+            r"^(http://127\.0\.0\.1:\d+/ServerlessRestApi/Prod/)\s+REST_API\s+NONE\s+"
+            r"\[ServerlessRestApi\]$",
+            banner,
+            re.MULTILINE,
+        )
+        assert implicit, banner
+        assert re.search(
+            r"^http://127\.0\.0\.1:\d+/StreamApi/live/\s+REST_API\s+AWS_IAM\|NONE "
+            r"\(not enforced: --no-auth\)\s+\[StreamApi\]$",
+            banner,
+            re.MULTILINE,
+        ), banner
+        event = requests.get(implicit[1] + "items/7?x=1&x=2", timeout=30).json()
+        assert event["pathParameters"] == {"id": "7"}
+        assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    finally:
+        _stop(process)
