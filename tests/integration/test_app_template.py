@@ -237,3 +237,54 @@ def test_observability_defaults(template: dict) -> None:
     assert function["Tracing"] == "Active"
     assert function["LoggingConfig"]["LogFormat"] == "JSON"
     assert function["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+
+
+def translate(**parameters: str) -> dict:
+    """The CloudFormation SAM's own transform makes of the template (code URIs as S3 stand-ins:
+    the transform wants packaged code), with the given parameter values."""
+    from samcli.yamlhelper import yaml_parse
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict:
+            return {}
+
+    text = TEMPLATE.read_text()
+    for folder in ("raw_text", "sse", "jsonl"):
+        text = text.replace(f"CodeUri: functions/{folder}/", "CodeUri: s3://bucket/code.zip")
+    text = text.replace("ContentUri: layers/streaming/", "ContentUri: s3://bucket/layer.zip")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(yaml_parse(text), parameters, NoManagedPolicies())
+
+
+@pytest.mark.parametrize(
+    ("parameters", "signed"),
+    [({}, True), ({"FunctionUrlAuthType": "NONE", "RestApiAuthorizer": ""}, False)],
+)
+def test_rest_api_streams_each_route_with_the_chosen_auth(parameters: dict, signed: bool) -> None:
+    resources = translate(**parameters)["Resources"]
+    api = resources["StreamingRestApi"]
+    assert api["Type"] == "AWS::ApiGateway::RestApi"
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    paths = api["Properties"]["Body"]["paths"]
+    assert set(paths) == {"/raw", "/sse", "/jsonl"}
+    for path, methods in paths.items():
+        assert set(methods) == {"get", "post", "options"}, path
+        for verb in ("get", "post"):
+            integration = methods[verb]["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy"
+            assert integration["responseTransferMode"] == "STREAM"
+            assert "/2021-11-15/functions/" in integration["uri"]["Fn::Sub"]
+            assert integration["uri"]["Fn::Sub"].endswith("/response-streaming-invocations")
+            assert "credentials" not in integration  # InvokeRole NONE: the resource policy
+            assert (methods[verb].get("security") == [{"AWS_IAM": []}]) is signed, (path, verb)
+        assert "security" not in methods["options"]  # browsers' preflights are unsigned
+    stages = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert [s["Properties"]["StageName"] for s in stages] == [{"Ref": "RestApiStageName"}]
+    permissions = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
+    assert len(permissions) == 6
