@@ -121,6 +121,10 @@ def test_multi_value_headers_are_validated_like_headers() -> None:
     for bad in ({"X-M": "a"}, {"X-M": [None]}, {"X-M": [["a"]]}, ["X-M"]):
         with pytest.raises(TypeError):
             http_metadata({"multiValueHeaders": bad})
+    # The same framing checks as single values: no response splitting through a list.
+    for bad in ({"X-M": ["ok", "a\r\nX-Evil: 1"]}, {"X-M": ["\0"]}, {"Bad Name": ["a"]}):
+        with pytest.raises(ValueError):
+            http_metadata({"multiValueHeaders": bad})
 
 
 def test_streaming_response_sends_multi_value_headers() -> None:
