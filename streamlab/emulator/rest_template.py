@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from streamlab.emulator.template import (
     ParameterOverrides,
     TemplateError,
     _absent_by_condition,
-    parse_parameter_overrides,
+    load_stacks,
 )
 
 log = logging.getLogger(__name__)
@@ -46,24 +45,15 @@ def load_rest_apis(
     (with a warning), as the Function URL front skips functions it cannot run.
     """
     from samcli.lib.providers.provider import get_full_path
-    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
     path = Path(template).resolve()
-    if not path.is_file():
-        raise TemplateError(f"Template not found: {path}")
-    pseudo = {"AWS::Region": region} if region else None
-    overrides = parse_parameter_overrides(parameter_overrides)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            stacks, _ = SamLocalStackProvider.get_stacks(
-                str(path), parameter_overrides=overrides, global_parameter_overrides=pseudo
-            )
-            absent = _absent_by_condition(stacks)
-            apis: list[RestApi] = []
-            for stack in stacks:
-                prefix = get_full_path(stack.stack_path, "")
-                apis.extend(_stack_apis(stack, prefix, absent, function_names))
+        _, stacks = load_stacks(path, parameter_overrides, region)
+        absent = _absent_by_condition(stacks)
+        apis: list[RestApi] = []
+        for stack in stacks:
+            prefix = get_full_path(stack.stack_path, "")
+            apis.extend(_stack_apis(stack, prefix, absent, function_names))
     except TemplateError:
         raise
     except Exception as exc:  # samcli raises many types for a template it cannot read

@@ -47,6 +47,28 @@ def parse_parameter_overrides(overrides: ParameterOverrides) -> dict[str, str]:
     return {str(key): str(value) for key, value in parsed.items()}
 
 
+def load_stacks(
+    template: str | Path, parameter_overrides: ParameterOverrides = None, region: str | None = None
+) -> tuple[Path, list[Any]]:
+    """The template's stacks (nested ones too) through SAM CLI's loader, parameters resolved.
+
+    Raises what SAM CLI raises for a template it cannot read; callers wrap it with context.
+    """
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    path = Path(template).resolve()
+    if not path.is_file():
+        raise TemplateError(f"Template not found: {path}")
+    pseudo = {"AWS::Region": region} if region else None
+    overrides = parse_parameter_overrides(parameter_overrides)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # samtranslator's, not ours
+        stacks, _ = SamLocalStackProvider.get_stacks(
+            str(path), parameter_overrides=overrides, global_parameter_overrides=pseudo
+        )
+    return path, stacks
+
+
 def load_functions(
     template: str | Path,
     parameter_overrides: ParameterOverrides = None,
@@ -56,19 +78,12 @@ def load_functions(
     """Every runnable function of the template, by logical id (``Child/Fn`` when nested)."""
     from samcli.lib.providers.exceptions import InvalidLayerReference
     from samcli.lib.providers.sam_function_provider import SamFunctionProvider
-    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
     path = Path(template).resolve()
-    if not path.is_file():
-        raise TemplateError(f"Template not found: {path}")
-    pseudo = {"AWS::Region": region} if region else None
-    overrides = parse_parameter_overrides(parameter_overrides)
     try:
+        _, stacks = load_stacks(path, parameter_overrides, region)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # samtranslator's, not ours
-            stacks, _ = SamLocalStackProvider.get_stacks(
-                str(path), parameter_overrides=overrides, global_parameter_overrides=pseudo
-            )
             provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
             absent = _absent_by_condition(stacks)
             snap_started = _snap_started(stacks)
