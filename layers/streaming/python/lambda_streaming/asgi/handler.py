@@ -1,0 +1,173 @@
+"""``asgi_handler(app)``: an ASGI 3 app as a streaming Lambda handler.
+
+The handler is an ``async`` ``@streamify_response`` handler, so the runtime runs it on its one
+persistent event loop: the app's lifespan task, its clients and its background work survive
+from one invocation to the next, as they would in a long-running server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lambda_streaming.asgi.lifespan import Lifespan
+from lambda_streaming.asgi.response import ResponseWriter
+from lambda_streaming.asgi.scope import request_from_event
+from lambda_streaming.runtime.handler import streamify_response
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from lambda_streaming.runtime.stream import ResponseStream
+
+log = logging.getLogger("lambda_streaming.asgi")
+# http.disconnect reaches the app this long before the function's deadline, so a stream that
+# would run on (an SSE feed, a slow generator) can stop and end its response cleanly.
+DEFAULT_DISCONNECT_MARGIN_MS = 500
+
+
+def asgi_handler(
+    app: Callable[..., Any],
+    *,
+    lifespan: str = "auto",
+    disconnect_margin_ms: int = DEFAULT_DISCONNECT_MARGIN_MS,
+) -> Callable[..., Any]:
+    """Return a Lambda handler serving ``app`` for Function URL and REST API events.
+
+    ``lifespan``: "auto" runs the app's startup before the first request and goes on without
+    it if the app does not support lifespan; "on" makes any startup error fatal to the request;
+    "off" never sends lifespan events. Works in RESPONSE_STREAM and BUFFERED invoke modes.
+    """
+    bridge = _Bridge(app, Lifespan(app, lifespan), disconnect_margin_ms / 1000)
+
+    @streamify_response
+    async def handler(event: Any, response_stream: ResponseStream, context: Any) -> None:
+        await bridge.serve(event, response_stream, context)
+
+    handler.app = app  # type: ignore[attr-defined]  # for tests and introspection
+    return handler
+
+
+class _Bridge:
+    def __init__(self, app: Callable[..., Any], lifespan: Lifespan, margin_s: float) -> None:
+        self._app = app
+        self._lifespan = lifespan
+        self._margin_s = margin_s
+        self._stop_requested = False
+        self._signal_installed = False
+
+    async def serve(self, event: Any, stream: ResponseStream, context: Any) -> None:
+        lifespan = self._lifespan
+        if not lifespan.started and lifespan.supported:
+            await lifespan.startup()
+            if lifespan.started:
+                self._install_sigterm()
+        request = request_from_event(event)
+        scope = request.scope
+        if lifespan.started:
+            scope["state"] = dict(lifespan.state)  # a shallow copy per request, as the spec says
+        scope["aws.event"] = event
+        scope["aws.context"] = context
+        exchange = _Exchange(request.body, ResponseWriter(stream, request.rest))
+        exchange.disconnect_at_deadline(context, self._margin_s)
+        try:
+            await self._app(scope, exchange.receive, exchange.send)
+        except Exception:
+            if stream.started or exchange.writer.complete:
+                raise  # bytes left already: the runtime ends the stream with error trailers
+            log.exception("Exception in ASGI application")
+            exchange.writer.error_response()
+        else:
+            if not exchange.writer.started:
+                log.error("ASGI callable returned without starting response")
+                exchange.writer.error_response()
+            elif not exchange.writer.complete:
+                raise RuntimeError("ASGI callable returned without completing the response")
+        finally:
+            exchange.close()
+        if self._stop_requested:  # SIGTERM came while this request ran
+            await self._stop()
+
+    def _install_sigterm(self) -> None:
+        """Run lifespan shutdown on SIGTERM, then die of it as the default action would."""
+        import signal
+        import threading
+
+        if self._signal_installed or threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            if loop.is_running():
+                self._stop_requested = True  # finish the request first; see serve()
+                return
+            loop.run_until_complete(self._stop(previous, signum, frame))
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        self._signal_installed = True
+        self._previous = previous
+
+    async def _stop(self, previous: Any = None, signum: int = 15, frame: Any = None) -> None:
+        import os
+        import signal
+
+        previous = previous if previous is not None else self._previous
+        try:
+            await asyncio.wait_for(self._lifespan.shutdown(), 2.0)  # Lambda's longest grace
+        except Exception:
+            log.exception("ASGI lifespan shutdown did not finish")
+        if callable(previous):
+            previous(signum, frame)
+            return
+        if previous == signal.SIG_IGN:
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _Exchange:
+    """One request's ``receive`` and ``send`` callables."""
+
+    def __init__(self, body: bytes, writer: ResponseWriter) -> None:
+        self._body: bytes | None = body
+        self.writer = writer
+        self._disconnected = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def disconnect_at_deadline(self, context: Any, margin_s: float) -> None:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is None:
+            return
+        delay = max(remaining() / 1000 - margin_s, 0.0)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._disconnected.set)
+
+    async def receive(self) -> dict[str, Any]:
+        body = self._body
+        if body is not None:
+            self._body = None
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self._disconnected.wait()  # response complete, or the deadline is near
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "http.response.body":
+            try:
+                self.writer.body(message)
+            except OSError:
+                self._disconnected.set()  # the platform's connection broke: the client is gone
+                raise
+            if self.writer.complete:
+                self._disconnected.set()
+        elif kind == "http.response.start":
+            self.writer.start(message)
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r} for an http scope")
+
+    def close(self) -> None:
+        self._disconnected.set()
+        if self._timer is not None:
+            self._timer.cancel()
