@@ -84,7 +84,12 @@ class _Bridge:
                 log.error("ASGI callable returned without starting response")
                 exchange.writer.error_response()
             elif not exchange.writer.complete:
-                raise RuntimeError("ASGI callable returned without completing the response")
+                if not exchange.deadline_reached:
+                    raise RuntimeError("ASGI callable returned without completing the response")
+                # Told the client was gone, the app stopped (Starlette cancels its stream):
+                # what was sent stands, and the body ends cleanly before Lambda's timeout.
+                log.warning("Response cut short: the function's deadline was near")
+                stream.end()
         finally:
             exchange.close()
         if self._stop_requested:  # SIGTERM came while this request ran
@@ -136,13 +141,19 @@ class _Exchange:
         self.writer = writer
         self._disconnected = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
+        self.deadline_reached = False
 
     def disconnect_at_deadline(self, context: Any, margin_s: float) -> None:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if remaining is None:
             return
         delay = max(remaining() / 1000 - margin_s, 0.0)
-        self._timer = asyncio.get_running_loop().call_later(delay, self._disconnected.set)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._deadline)
+
+    def _deadline(self) -> None:
+        if not self.writer.complete:
+            self.deadline_reached = True
+            self._disconnected.set()
 
     async def receive(self) -> dict[str, Any]:
         body = self._body
