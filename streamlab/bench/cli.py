@@ -69,6 +69,25 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     runtime.add_argument("--json", type=Path, help="also write every sample to this JSON file")
     runtime.set_defaults(func=run_runtime_bench)
+    asgi = kinds.add_parser(
+        "asgi",
+        help="one FastAPI app through lambda_streaming.asgi vs Mangum, against one Runtime API",
+        description=(
+            "Runs the same small FastAPI app through our ASGI adapter (streamed) and through "
+            "Mangum (buffered; under our runtime and under awslambdaric), alternating, against "
+            "local Runtime APIs: invocations per second on a JSON route, and on a streaming "
+            "route the time to the first part and to the end."
+        ),
+    )
+    asgi.add_argument("--rounds", type=int, default=5, help="alternating rounds")
+    asgi.add_argument("--seconds", type=float, default=2.0, help="measured window per JSON run")
+    asgi.add_argument("--parts", type=int, default=5, help="parts of the streamed response")
+    asgi.add_argument("--gap-ms", type=int, default=100, help="pause between streamed parts")
+    asgi.add_argument("--streams", type=int, default=3, help="streamed responses per round")
+    asgi.add_argument("--quick", action="store_true", help="smoke test: figures only indicative")
+    asgi.add_argument("--no-stock", action="store_true", help="leave out Mangum under awslambdaric")
+    asgi.add_argument("--python", default=sys.executable, help="interpreter for every client")
+    asgi.set_defaults(func=run_asgi)
 
 
 def run_runtime_bench(args: argparse.Namespace) -> int:
@@ -130,3 +149,32 @@ def _clients(args: argparse.Namespace) -> list[runtime_clients.RuntimeClient]:
         node_exe = runtime_clients.ensure_node_client(node_dir, install=not args.no_install)
         chosen.append(runtime_clients.node(node_dir, node_exe))
     return chosen
+
+
+def run_asgi(args: argparse.Namespace) -> int:
+    from streamlab.bench import asgi  # imported late: the CLI's start-up stays light
+
+    if args.quick:
+        config = asgi.AsgiBenchConfig.quick()
+    else:
+        if args.rounds < 1 or args.streams < 1 or args.parts < 2:
+            raise SystemExit("bench: --rounds and --streams must be >= 1, --parts >= 2")
+        if args.seconds <= 0 or args.gap_ms <= 0:
+            raise SystemExit("bench: --seconds and --gap-ms must be positive")
+        config = asgi.AsgiBenchConfig(
+            rounds=args.rounds,
+            seconds=args.seconds,
+            parts=args.parts,
+            gap_ms=args.gap_ms,
+            streams=args.streams,
+        )
+    clients = asgi.adapters(args.python, stock=not args.no_stock)
+    print(f"bench asgi: {'; '.join(c.label for c in clients)}; Python {args.python}", flush=True)
+    try:
+        result = asgi.run_asgi_bench(clients, config, progress=lambda line: print(line, flush=True))
+    except ClientFailed as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    print()
+    print(asgi.render(result))
+    return 0

@@ -70,8 +70,9 @@ class _Bridge:
             scope["state"] = dict(lifespan.state)  # a shallow copy per request, as the spec says
         scope["aws.event"] = event
         scope["aws.context"] = context
-        exchange = _Exchange(request.body, ResponseWriter(stream, request.rest))
-        exchange.disconnect_at_deadline(context, self._margin_s)
+        exchange = _Exchange(
+            request.body, ResponseWriter(stream, request.rest), context, self._margin_s
+        )
         try:
             await self._app(scope, exchange.receive, exchange.send)
         except Exception:
@@ -134,25 +135,41 @@ class _Bridge:
 
 
 class _Exchange:
-    """One request's ``receive`` and ``send`` callables."""
+    """One request's ``receive`` and ``send`` callables.
 
-    def __init__(self, body: bytes, writer: ResponseWriter) -> None:
+    The disconnect event and the deadline timer are made only when the app first waits for
+    a message after the body: most responses (JSON, HTML) never do, and pay nothing for them.
+    """
+
+    def __init__(self, body: bytes, writer: ResponseWriter, context: Any, margin_s: float) -> None:
         self._body: bytes | None = body
         self.writer = writer
-        self._disconnected = asyncio.Event()
+        self._context = context
+        self._margin_s = margin_s
+        self._disconnected: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self.deadline_reached = False
 
-    def disconnect_at_deadline(self, context: Any, margin_s: float) -> None:
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        if remaining is None:
-            return
-        delay = max(remaining() / 1000 - margin_s, 0.0)
-        self._timer = asyncio.get_running_loop().call_later(delay, self._deadline)
+    def _disconnect_event(self) -> asyncio.Event:
+        event = self._disconnected
+        if event is None:
+            event = self._disconnected = asyncio.Event()
+            remaining = getattr(self._context, "get_remaining_time_in_millis", None)
+            if self._closed or self.writer.complete:
+                event.set()
+            elif remaining is not None:
+                delay = max(remaining() / 1000 - self._margin_s, 0.0)
+                self._timer = asyncio.get_running_loop().call_later(delay, self._deadline)
+        return event
 
     def _deadline(self) -> None:
         if not self.writer.complete:
             self.deadline_reached = True
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._disconnected is not None:
             self._disconnected.set()
 
     async def receive(self) -> dict[str, Any]:
@@ -160,7 +177,7 @@ class _Exchange:
         if body is not None:
             self._body = None
             return {"type": "http.request", "body": body, "more_body": False}
-        await self._disconnected.wait()  # response complete, or the deadline is near
+        await self._disconnect_event().wait()  # response complete, or the deadline is near
         return {"type": "http.disconnect"}
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -169,16 +186,18 @@ class _Exchange:
             try:
                 self.writer.body(message)
             except OSError:
-                self._disconnected.set()  # the platform's connection broke: the client is gone
+                self._closed = True
+                self._disconnect()  # the platform's connection broke: the client is gone
                 raise
             if self.writer.complete:
-                self._disconnected.set()
+                self._disconnect()
         elif kind == "http.response.start":
             self.writer.start(message)
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} for an http scope")
 
     def close(self) -> None:
-        self._disconnected.set()
+        self._closed = True
+        self._disconnect()
         if self._timer is not None:
             self._timer.cancel()

@@ -93,11 +93,11 @@ class ResponseWriter:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"http.response.body body must be bytes, got {type(data).__name__}")
         stream = self._stream
-        if data or not stream.started:
-            stream.write(data)  # the first one also sends the prelude, even with no data
         if not message.get("more_body", False):
             self.complete = True
-            stream.end()
+            stream.end(data)  # last bytes, the end (and the prelude if first) in one write
+        elif data or not stream.started:
+            stream.write(data)  # the first one also sends the prelude, even with no data
 
     def error_response(self) -> None:
         """A plain 500, as ASGI servers answer an app that failed before its first byte."""

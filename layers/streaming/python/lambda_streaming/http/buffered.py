@@ -43,9 +43,10 @@ class BufferedSink:
         for piece in pieces:
             self._data += piece
 
-    def finish(self, error: dict[str, Any] | None = None) -> None:
+    def finish(self, error: dict[str, Any] | None = None, last: Sequence[bytes] = ()) -> None:
         if error is not None:
             raise AssertionError("a buffered response reports errors through /error")
+        self.send(last)
         self.committed = True
         result = function_url_result(bytes(self._data), self._content_type)
         if self._rest:

@@ -99,8 +99,12 @@ class ChunkedPost:
         if parts:
             self._write(parts)
 
-    def finish(self, error: ErrorDocument | None = None) -> None:
-        """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing."""
+    def finish(self, error: ErrorDocument | None = None, last: Sequence[bytes] = ()) -> None:
+        """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing.
+
+        ``last``: pieces still to send as chunks, in the same system call as the end (a
+        response known whole at once costs one write, as a buffered result does).
+        """
         if self.finished:
             return
         self.finished = True
@@ -113,7 +117,8 @@ class ChunkedPost:
                 (ERROR_TYPE_HEADER, _header_safe(str(error.get("errorType") or "Unhandled"))),
                 (ERROR_BODY_TRAILER, encoded.decode("ascii")),
             ]
-        parts = [last_chunk(trailers)]
+        parts = chunks(last) if last else []
+        parts.append(last_chunk(trailers))
         if not self.committed:
             parts.insert(0, self._head())
             self.committed = True

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
         def set_content_type(self, content_type: str) -> None: ...
         def send(self, pieces: Sequence[bytes]) -> None: ...
-        def finish(self, error: dict[str, Any] | None = None) -> None: ...
+        def finish(
+            self, error: dict[str, Any] | None = None, last: Sequence[bytes] = ()
+        ) -> None: ...
 
     class Prelude(Protocol):
         """Metadata a front sends ahead of the body (the HTTP status, headers and cookies)."""
@@ -91,10 +93,7 @@ class ResponseStream:
     def write(self, data: str | bytes | bytearray | memoryview) -> None:
         if self._ended:
             raise StreamStateError("write() after end(): the response is already complete")
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        elif not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"write() takes str or bytes, not {type(data).__name__}")
+        data = _as_bytes(data, "write")
         if not data and self._started:
             return  # an empty chunk would end the HTTP body early
         self._sink.send(self._with_prelude(data) if not self._started else (data,))
@@ -110,12 +109,13 @@ class ResponseStream:
         """Finish the response. Called for you when the handler returns; safe to repeat."""
         if self._ended:
             return
+        last: tuple[bytes, ...] = ()
         if data:
-            self.write(data)
+            last = (bytes(_as_bytes(data, "end")),)
         if not self._started:
-            self._sink.send(self._with_prelude(b""))
+            last = self._with_prelude(last[0] if last else b"")
         self._ended = True
-        self._sink.finish()
+        self._sink.finish(None, last)  # the last bytes and the end in one go
 
     def _abort(self, error: dict[str, Any]) -> None:
         """End the body reporting ``error`` (the runtime's path for a failure mid-stream)."""
@@ -143,3 +143,11 @@ class ResponseStream:
     def __exit__(self, *exc_info: object) -> None:
         if exc_info[0] is None:
             self.end()
+
+
+def _as_bytes(data: object, method: str) -> bytes | bytearray | memoryview:
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"{method}() takes str or bytes, not {type(data).__name__}")
+    return data
