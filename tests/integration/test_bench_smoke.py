@@ -69,3 +69,28 @@ def test_quick_bench_prints_figures_for_ours_and_awslambdaric(tmp_path: Path) ->
     assert medians["bulk"]["ours"] > 0
     assert document["targets"]["streamed no-op >= 2.5x the Node client"] is None
     assert medians["startup_deployed_ms"].keys() == {"ceiling", "ours", "awslambdaric"}
+
+
+@pytest.mark.timeout(90)
+def test_quick_asgi_bench_prints_figures_for_ours_and_mangum() -> None:
+    """Every figure for each adapter; the bench itself refuses a wrong JSON answer."""
+    pytest.importorskip("mangum")
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlab", "bench", "asgi", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if "mangum-awslambdaric" in line)
+    assert header.split() == ["ours", "mangum", "mangum-awslambdaric"]
+    for title in ("JSON route (invocations/s)", "stream: first of 3 parts", "stream: end"):
+        line = next(line for line in lines if line.startswith(title))
+        assert len(re.findall(r"\d+(?:\.\d+)?", line.split(")", 1)[1])) == 3, line
+    # Mangum buffers: its first part comes with the whole body; ours before the app ends.
+    assert "stream: mangum first part after" in done.stdout
+    assert "with the whole body" in done.stdout
+    assert "first part before the app finishes: met" in done.stdout
