@@ -26,6 +26,7 @@ log = logging.getLogger("lambda_streaming.asgi")
 # http.disconnect reaches the app this long before the function's deadline, so a stream that
 # would run on (an SSE feed, a slow generator) can stop and end its response cleanly.
 DEFAULT_DISCONNECT_MARGIN_MS = 500
+SHUTDOWN_GRACE_S = 0.5
 
 
 def asgi_handler(
@@ -122,7 +123,9 @@ class _Bridge:
 
         previous = previous if previous is not None else self._previous
         try:
-            await asyncio.wait_for(self._lifespan.shutdown(), 2.0)  # Lambda's longest grace
+            # Lambda gives the runtime 300 ms after SIGTERM (500 ms with an internal
+            # extension) before SIGKILL; a slower shutdown is cut off, and we exit anyway.
+            await asyncio.wait_for(self._lifespan.shutdown(), SHUTDOWN_GRACE_S)
         except Exception:
             log.exception("ASGI lifespan shutdown did not finish")
         if callable(previous):
