@@ -276,3 +276,21 @@ def test_no_asyncio_or_asgi_in_the_runtime_unless_used() -> None:
     env = {**os.environ, "PYTHONPATH": layer_python}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_failed_startup_fails_the_request_and_is_retried(layer: LayerHarness) -> None:
+    layer.start("lifespan_apps.flaky_handler", LAMBDA_TASK_ROOT=str(APPS))
+    got = call(layer, ev.v2("GET", "/attempts"))
+    assert got.kind == "error"  # lifespan.startup.failed: no request runs without its startup
+    error = got.json()
+    assert error["errorType"] == "LifespanFailed"
+    assert "database not reachable yet" in error["errorMessage"]
+    _, body = split(call(layer, ev.v2("GET", "/attempts")))
+    assert json.loads(body) == {"attempts": 2}
+
+
+def test_lifespan_on_requires_support(layer: LayerHarness) -> None:
+    layer.start("lifespan_apps.strict_handler", LAMBDA_TASK_ROOT=str(APPS))
+    got = call(layer, ev.v2("GET", "/x"))
+    assert got.kind == "error" and got.json()["errorType"] == "LifespanFailed"
+    assert "speaks http only" in got.json()["errorMessage"]

@@ -37,6 +37,7 @@ class Lifespan:
         self._messages: asyncio.Queue[dict[str, Any]] | None = None
         self._waiter: asyncio.Future[None] | None = None  # the startup or shutdown step
         self._task: asyncio.Task[None] | None = None
+        self._failed = False  # the app sent lifespan.*.failed
 
     async def startup(self) -> None:
         """Run the app's startup; raises LifespanFailed if it reports failure."""
@@ -45,6 +46,7 @@ class Lifespan:
         loop = asyncio.get_running_loop()
         self._messages = asyncio.Queue()
         self._waiter = loop.create_future()
+        self._failed = False
         self._messages.put_nowait({"type": "lifespan.startup"})
         self._task = loop.create_task(self._run())
         try:
@@ -72,7 +74,9 @@ class Lifespan:
         try:
             await self._app(scope, self._receive, self._send)
         except Exception as exc:
-            if not self.started and self._mode == "auto":
+            if self._failed:
+                pass  # the app reported its failure (Starlette re-raises after it): done
+            elif not self.started and self._mode == "auto":
                 # The spec: an app that raises on lifespan does not support it; go on without.
                 log.info(
                     "ASGI lifespan unsupported (%s: %s); going on without it",
@@ -98,7 +102,12 @@ class Lifespan:
         if kind in ("lifespan.startup.complete", "lifespan.shutdown.complete"):
             self._settle()
         elif kind in ("lifespan.startup.failed", "lifespan.shutdown.failed"):
-            self._settle(LifespanFailed(message.get("message") or kind))
+            self._failed = True
+            text = str(message.get("message") or kind)
+            if "\n" in text.strip():  # Starlette sends the whole traceback: log it, keep its end
+                log.error("ASGI %s: %s", kind, text)
+                text = text.strip().splitlines()[-1]
+            self._settle(LifespanFailed(f"{kind}: {text}"))
         else:
             raise RuntimeError(f"unexpected ASGI lifespan message {kind!r}")
 
