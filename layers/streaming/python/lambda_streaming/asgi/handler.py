@@ -38,8 +38,9 @@ def asgi_handler(
     """Return a Lambda handler serving ``app`` for Function URL and REST API events.
 
     ``lifespan``: "auto" runs the app's startup before the first request and goes on without
-    it if the app does not support lifespan; "on" makes any startup error fatal to the request;
-    "off" never sends lifespan events. Works in RESPONSE_STREAM and BUFFERED invoke modes.
+    it if the app raises on the lifespan scope (no support); "on" takes that as a failure too;
+    "off" never sends lifespan events. A reported startup failure fails the request and is
+    retried on the next one. Works in RESPONSE_STREAM and BUFFERED invoke modes.
     """
     bridge = _Bridge(app, Lifespan(app, lifespan), disconnect_margin_ms / 1000)
 
