@@ -3,7 +3,9 @@ with the same app under uvicorn: what a client sees must be what it would see fr
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
 import socket
 import subprocess
 import sys
@@ -130,3 +132,37 @@ def call(method: str, url: str, body: bytes | None = None) -> Reply:
 
 def _set_cookies(reply: Reply) -> list[str]:
     return reply.set_cookies  # type: ignore[attr-defined,no-any-return]
+
+
+rest_front = pytest.mark.skipif(
+    importlib.util.find_spec("streamlab.emulator.rest_api") is None,
+    reason="this emulator does not serve REST API stages yet",
+)
+
+
+@rest_front
+def test_rest_stage_streams_parts_and_keeps_the_stage_in_urls(base_url: str) -> None:
+    stage = f"{base_url}/ServerlessRestApi/Prod"
+    reply = call("GET", f"{stage}/parts?count=3&gap_ms=300")
+    assert reply.status == 200 and reply.body == b"part 0\npart 1\npart 2\n"
+    assert reply.arrival(b"part 2") - reply.arrival(b"part 0") > 0.5
+    answer = json.loads(call("GET", f"{stage}/json?a=1").body)
+    assert (answer["root_path"], answer["path"]) == ("/Prod", "/Prod/json")
+    assert answer["query"] == [["a", "1"]]
+
+
+@rest_front
+def test_rest_stage_cookies_errors_and_sse(base_url: str) -> None:
+    stage = f"{base_url}/ServerlessRestApi/Prod"
+    cookies = call("GET", f"{stage}/cookies")
+    assert _set_cookies(cookies) == [
+        "first=1; Path=/; SameSite=lax",
+        "second=2; HttpOnly; Path=/; SameSite=lax",
+    ]
+    assert call("GET", f"{stage}/nope").status == 404
+    boom = call("GET", f"{stage}/boom")
+    assert (boom.status, boom.body) == (500, b"Internal Server Error")
+    reply = call("GET", f"{stage}/sse?count=3&gap_ms=300")
+    events = list(SSEClient([data for _, data in reply.chunks]).events())
+    assert [e.data for e in events] == ["tick 0", "tick 1", "tick 2"]
+    assert reply.arrival(b"tick 2") - reply.arrival(b"tick 0") > 0.5
