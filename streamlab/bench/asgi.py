@@ -2,7 +2,8 @@
 
 Both adapters run the same app (``handlers/asgi_bench.py``) as their own process against a
 fresh local Runtime API, one after the other in every round (A B A B ...): ours as a streaming
-handler under stream-bootstrap; Mangum as the ordinary buffered handler it is, once at its
+handler under stream-bootstrap (and the same handler in BUFFERED mode, for the adapter's cost
+without the stream's); Mangum as the ordinary buffered handler it is, once at its
 fastest (lifespan off) under the same runtime, so only the adapter differs, and once as its
 users deploy it (``Mangum(app)`` under AWS's stock client awslambdaric). Measured:
 invocations per second and client CPU on a small JSON route (one event always queued ahead,
@@ -25,7 +26,8 @@ from streamlab.bench import measure
 from streamlab.bench.clients import RuntimeClient, Workload
 from streamlab.emulator.invocation import BodyChunk, InvocationEnd, ResponseHead
 
-OURS, MANGUM, MANGUM_STOCK = "ours", "mangum", "mangum-awslambdaric"
+OURS, OURS_BUFFERED = "ours", "ours-buffered"
+MANGUM, MANGUM_STOCK = "mangum", "mangum-awslambdaric"
 FIRST_PART = b"part 0"
 
 
@@ -71,7 +73,7 @@ class AsgiBenchConfig:
 
 
 def adapters(python: str = sys.executable, *, stock: bool = True) -> list[RuntimeClient]:
-    """Ours, Mangum on the same runtime, and Mangum as its users deploy it."""
+    """Ours (streamed, and buffered), Mangum on the same runtime, Mangum as users deploy it."""
     bootstrap = (str(runtime_clients.STREAM_BOOTSTRAP), python)
     chosen = [
         RuntimeClient(
@@ -80,6 +82,13 @@ def adapters(python: str = sys.executable, *, stock: bool = True) -> list[Runtim
             argv=bootstrap,
             handlers={Workload.NOOP_STREAMED: "asgi_ours.handler"},
             env={"STREAM_INVOKE_MODE": "RESPONSE_STREAM"},
+        ),
+        RuntimeClient(  # the same handler answering buffered: the adapters' costs side by side
+            key=OURS_BUFFERED,
+            label="lambda_streaming.asgi (STREAM_INVOKE_MODE=BUFFERED)",
+            argv=bootstrap,
+            handlers={Workload.NOOP_BUFFERED: "asgi_ours.handler"},
+            env={"STREAM_INVOKE_MODE": "BUFFERED"},
         ),
         RuntimeClient(
             key=MANGUM,

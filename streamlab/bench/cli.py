@@ -73,8 +73,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "asgi",
         help="one FastAPI app through lambda_streaming.asgi vs Mangum, against one Runtime API",
         description=(
-            "Runs the same small FastAPI app through our ASGI adapter (streamed) and through "
-            "Mangum (buffered; under our runtime and under awslambdaric), alternating, against "
+            "Runs the same small FastAPI app through our ASGI adapter (streamed, and buffered) "
+            "and through Mangum (under our runtime and under awslambdaric), alternating, against "
             "local Runtime APIs: invocations per second on a JSON route, and on a streaming "
             "route the time to the first part and to the end."
         ),

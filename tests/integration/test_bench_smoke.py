@@ -86,10 +86,10 @@ def test_quick_asgi_bench_prints_figures_for_ours_and_mangum() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     header = next(line for line in lines if "mangum-awslambdaric" in line)
-    assert header.split() == ["ours", "mangum", "mangum-awslambdaric"]
+    assert header.split() == ["ours", "ours-buffered", "mangum", "mangum-awslambdaric"]
     for title in ("JSON route (invocations/s)", "stream: first of 3 parts", "stream: end"):
         line = next(line for line in lines if line.startswith(title))
-        assert len(re.findall(r"\d+(?:\.\d+)?", line.split(")", 1)[1])) == 3, line
+        assert len(re.findall(r"\d+(?:\.\d+)?", line.split(")", 1)[1])) == 4, line
     # Mangum buffers: its first part comes with the whole body; ours before the app ends.
     assert "stream: mangum first part after" in done.stdout
     assert "with the whole body" in done.stdout
