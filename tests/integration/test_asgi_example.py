@@ -99,6 +99,9 @@ def test_sam_build_bundles_arm64_wheels(tmp_path: Path) -> None:
     built = tmp_path / ".aws-sam" / "build" / "FastApiFunction"
     assert (built / "main.py").is_file()
     assert (built / "fastapi").is_dir() and (built / "sse_starlette").is_dir()
+    layer = tmp_path / ".aws-sam" / "build" / "StreamingLayer"
+    assert (layer / "stream-bootstrap").is_file()
+    assert (layer / "python" / "lambda_streaming" / "asgi" / "handler.py").is_file()
     native = [p.name for p in (built / "pydantic_core").glob("*.so")]
     assert native and all("cpython-313-aarch64-linux-gnu" in name for name in native), native
     assert time.monotonic() - started < 300
