@@ -105,3 +105,17 @@ def test_sam_build_bundles_arm64_wheels(tmp_path: Path) -> None:
     native = [p.name for p in (built / "pydantic_core").glob("*.so")]
     assert native and all("cpython-313-aarch64-linux-gnu" in name for name in native), native
     assert time.monotonic() - started < 300
+
+
+def test_rest_stage_streams_with_the_stage_in_urls(base_url: str) -> None:
+    stage = f"{base_url}/FastApiRestApi/Prod"
+    url = f"{stage}/text?prompt=hi&max_tokens=3&token_delay_ms=250"
+    reply = call("GET", url, service="execute-api")
+    assert reply.status == 200
+    assert reply.body == b"Streaming sends each"
+    assert reply.arrival(b"each") - reply.arrival(b"Streaming") > 0.3
+    assert call("GET", url).status == 403  # signed for lambda, not execute-api: refused
+    openapi = json.loads(call("GET", f"{stage}/openapi.json", service="execute-api").body)
+    assert openapi["info"]["title"] == "Streaming FastAPI on AWS Lambda"
+    docs = call("GET", f"{stage}/docs", service="execute-api").body
+    assert b"/Prod/openapi.json" in docs  # FastAPI builds its URLs on root_path, the stage
