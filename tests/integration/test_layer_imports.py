@@ -86,3 +86,12 @@ def test_logging_imported_late_is_still_formatted(layer: LayerHarness, preloaded
     level, timestamp, logged_id, message = line.split("\t")
     assert (level, logged_id, message) == ("[WARNING]", request_id, "imported late")
     assert timestamp.endswith("Z")
+
+
+def test_a_look_up_without_import_does_not_lose_the_log_handler(layer: LayerHarness) -> None:
+    process = layer.start("probe_logging_app.handler")
+    request_id = layer.api.push({})
+    assert layer.api.result(request_id).json() == {"found": True}
+    stdout, _ = layer.stop(process)
+    line = next(line for line in stdout.splitlines() if "after a probe" in line)
+    assert line.startswith("[WARNING]\t") and f"\t{request_id}\t" in line

@@ -113,6 +113,8 @@ def install(config: Logs) -> None:
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S"))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
+    for installed in [h for h in root.handlers if isinstance(h, SinkHandler)]:
+        root.removeHandler(installed)  # installed again (a forked worker): one handler, not two
     if config.level in logging.getLevelNamesMapping():
         root.setLevel(config.level)
     root.addHandler(handler)

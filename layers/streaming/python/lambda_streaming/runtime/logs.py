@@ -36,6 +36,9 @@ request_id = ""
 tenant_id: str | None = None
 # Where the function's log goes once ``Logs.install`` ran (``context.log`` writes here).
 sink: StdoutSink | FramedSink | None = None
+# True while the root handler waits for ``logging`` to be imported (see ``Logs.install``).
+handler_pending = False
+_config: Logs | None = None
 
 
 def _level_index(levelno: int) -> int:
@@ -86,13 +89,14 @@ class Logs:
 
         The stock client imports ``logging`` at start; we attach the same root handler at the
         moment the function (or a library) first imports it, which no caller can tell apart.
+        ``install_pending_handler`` is the backstop for an import the hook did not see.
         """
-        global sink
-        sink = self.sink
+        global sink, _config, handler_pending
+        sink, _config, handler_pending = self.sink, self, True
         if "logging" in sys.modules:
-            _install_handler(self)
-        else:
-            sys.meta_path.insert(0, _AfterImport("logging", lambda: _install_handler(self)))
+            install_pending_handler()
+        elif not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _AfterImport("logging", install_pending_handler))
 
     def log_error(self, error: ErrorDocument) -> None:
         """Log an uncaught error the way the stock client does."""
@@ -101,17 +105,27 @@ class Logs:
         log_error(self.sink, error, json_format=self.json)
 
 
-def _install_handler(config: Logs) -> None:
-    from lambda_streaming.runtime import log_handler
+def install_pending_handler() -> None:
+    """Attach the root handler once ``logging`` is imported; at most once, and never failing
+    the import that triggered it (a broken handler must not break the function)."""
+    global handler_pending
+    if not handler_pending or "logging" not in sys.modules:
+        return
+    handler_pending = False
+    try:
+        from lambda_streaming.runtime import log_handler
 
-    log_handler.install(config)
+        log_handler.install(_config)
+    except Exception as exc:
+        sys.stderr.write(f"lambda_streaming: the log handler was not installed: {exc!r}\n")
 
 
 class _AfterImport:
     """A meta path finder that runs ``then()`` right after module ``name`` is first imported.
 
-    It finds nothing itself: it asks the finders after it for the real spec and wraps that
-    spec's loader, then removes itself, so every later import is untouched.
+    It finds nothing itself: it asks the finders after it for the real spec and hands the
+    import a loader that runs the real one, then ``then()``. A look-up that does not import
+    (``importlib.util.find_spec``) leaves it waiting; it removes itself once ``then()`` ran.
     """
 
     def __init__(self, name: str, then: Callable[[], None]) -> None:
@@ -121,20 +135,38 @@ class _AfterImport:
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name != self._name:
             return None
-        sys.meta_path.remove(self)
         for finder in sys.meta_path:
             find_spec = getattr(finder, "find_spec", None)
-            spec = find_spec(name, path, target) if find_spec is not None else None
+            spec = None if finder is self or find_spec is None else find_spec(name, path, target)
             if spec is not None:
                 break
         else:
             return None
-        loader, then = spec.loader, self._then
-        exec_module = loader.exec_module
-
-        def exec_then(module: Any) -> None:
-            exec_module(module)
-            then()
-
-        loader.exec_module = exec_then
+        if not hasattr(spec.loader, "exec_module"):
+            return None  # an unusual loader: let it import as usual; the backstop installs
+        spec.loader = _ThenLoader(spec.loader, self._finish)
         return spec
+
+    def _finish(self) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        self._then()
+
+
+class _ThenLoader:
+    """Runs the real loader, gives the module back its real loader, then calls ``then()``."""
+
+    def __init__(self, loader: Any, then: Callable[[], None]) -> None:
+        self._loader = loader
+        self._then = then
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        module.__loader__ = module.__spec__.loader = self._loader  # reload() and tools see it
+        self._then()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)

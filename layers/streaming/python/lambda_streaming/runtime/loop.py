@@ -58,6 +58,8 @@ class Runtime:
     def serve(self, invocation: Invocation) -> None:
         logs.request_id = invocation.request_id
         logs.tenant_id = invocation.tenant_id
+        if logs.handler_pending:  # logging imported where the import hook could not see it
+            logs.install_pending_handler()
         if invocation.trace_id is not None:
             os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
         else:
