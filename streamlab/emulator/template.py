@@ -64,7 +64,11 @@ def load_stacks(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # samtranslator's, not ours
         stacks, _ = SamLocalStackProvider.get_stacks(
-            str(path), parameter_overrides=overrides, global_parameter_overrides=pseudo
+            str(path),
+            parameter_overrides=overrides,
+            global_parameter_overrides=pseudo,
+            # AWS::LanguageExtensions resolved as CloudFormation would (conditional events).
+            language_extensions_enabled=True,
         )
     return path, stacks
 

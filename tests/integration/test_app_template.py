@@ -240,8 +240,10 @@ def test_observability_defaults(template: dict) -> None:
 
 
 def translate(**parameters: str) -> dict:
-    """The CloudFormation SAM's own transform makes of the template (code URIs as S3 stand-ins:
-    the transform wants packaged code), with the given parameter values."""
+    """The CloudFormation the template's transforms make of it, in CloudFormation's order:
+    AWS::LanguageExtensions (SAM CLI's port of it), then SAM's own transform (code URIs as S3
+    stand-ins: the transform wants packaged code), with the given parameter values."""
+    from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
     from samcli.yamlhelper import yaml_parse
     from samtranslator.translator.transform import transform
 
@@ -254,7 +256,9 @@ def translate(**parameters: str) -> dict:
         text = text.replace(f"CodeUri: functions/{folder}/", "CodeUri: s3://bucket/code.zip")
     text = text.replace("ContentUri: layers/streaming/", "ContentUri: s3://bucket/layer.zip")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return transform(yaml_parse(text), parameters, NoManagedPolicies())
+    expanded = expand_language_extensions(yaml_parse(text), parameters, enabled=True)
+    assert expanded.had_language_extensions
+    return transform(expanded.expanded_template, parameters, NoManagedPolicies())
 
 
 @pytest.mark.parametrize(
@@ -280,7 +284,7 @@ def test_rest_api_streams_each_route_with_the_chosen_auth(parameters: dict, sign
             assert (methods[verb].get("security") == [{"AWS_IAM": []}]) is signed, (path, verb)
         assert "security" not in methods["options"]  # browsers' preflights are unsigned
     stages = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
-    assert [s["Properties"]["StageName"] for s in stages] == [{"Ref": "RestApiStageName"}]
+    assert [s["Properties"]["StageName"] for s in stages] == ["prod"]
     permissions = [
         r["Properties"]
         for r in resources.values()
@@ -288,3 +292,163 @@ def test_rest_api_streams_each_route_with_the_chosen_auth(parameters: dict, sign
         and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
     ]
     assert len(permissions) == 6
+
+
+AWS_PSEUDO = {
+    "AWS::AccountId",
+    "AWS::NoValue",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+}
+
+
+def _conditions(template: dict, parameters: dict[str, str]) -> dict[str, bool]:
+    """Every condition of the template with these parameter values (defaults for the rest)."""
+    values = {k: v.get("Default") for k, v in template["Parameters"].items()} | parameters
+    memo: dict[str, bool] = {}
+
+    def value(node: object) -> object:
+        return values[node["Ref"]] if isinstance(node, dict) and "Ref" in node else node
+
+    def holds(node: dict) -> bool:
+        ((fn, args),) = node.items()
+        if fn == "Fn::Equals":
+            return value(args[0]) == value(args[1])
+        if fn == "Fn::Not":
+            return not holds(args[0])
+        if fn == "Fn::And":
+            return all(holds(a) for a in args)
+        if fn == "Fn::Or":
+            return any(holds(a) for a in args)
+        assert fn == "Condition", node
+        return named(args)
+
+    def named(name: str) -> bool:
+        if name not in memo:
+            memo[name] = holds(template["Conditions"][name])
+        return memo[name]
+
+    return {name: named(name) for name in template["Conditions"]}
+
+
+def dangling_references(template: dict, parameters: dict[str, str]) -> list[tuple[str, str]]:
+    """(where, what) for every Ref, GetAtt, Sub variable or DependsOn of a deployed resource or
+    output that names a resource CloudFormation leaves out with these parameter values:
+    the stack would fail (Unresolved resource dependencies)."""
+    import re
+
+    conditions = _conditions(template, parameters)
+    resources = template["Resources"]
+    deployed = {k for k, r in resources.items() if conditions.get(r.get("Condition"), True)}
+    known = deployed | set(template["Parameters"]) | AWS_PSEUDO
+    found: list[tuple[str, str]] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, where)
+            return
+        if not isinstance(node, dict):
+            return
+        if list(node) == ["Fn::If"]:
+            name, if_true, if_false = node["Fn::If"]
+            walk(if_true if conditions[name] else if_false, where)
+            return
+        for key, arg in node.items():
+            if key == "Ref" and isinstance(arg, str):
+                names = [arg]
+            elif key == "Fn::GetAtt":
+                names = [arg[0] if isinstance(arg, list) else arg.split(".")[0]]
+            elif key == "DependsOn":
+                names = [arg] if isinstance(arg, str) else list(arg)
+            elif key == "Fn::Sub":
+                text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                walk(local, where)
+                names = [
+                    n.split(".")[0]
+                    for n in re.findall(r"\$\{([^!}][^}]*)\}", text)
+                    if n not in local
+                ]
+            else:
+                walk(arg, where)
+                continue
+            found.extend((where, n) for n in names if n not in known)
+
+    for logical_id in deployed:
+        walk(resources[logical_id], logical_id)
+    for name, output in template.get("Outputs", {}).items():
+        if conditions.get(output.get("Condition"), True):
+            walk(output, f"Outputs.{name}")
+    return found
+
+
+@pytest.mark.parametrize("deploy", ["true", "false"])
+@pytest.mark.parametrize(
+    "access",
+    [{}, {"FunctionUrlAuthType": "NONE", "RestApiAuthorizer": "", "DeployBufferedTwins": "true"}],
+)
+def test_rest_api_is_deployed_only_when_asked(deploy: str, access: dict) -> None:
+    parameters = {"DeployRestApi": deploy, **access}
+    output = translate(**parameters)
+    assert dangling_references(output, parameters) == []
+    conditions = _conditions(output, parameters)
+    deployed = {
+        k: r["Type"]
+        for k, r in output["Resources"].items()
+        if conditions.get(r.get("Condition"), True)
+    }
+    gateway = {k for k, kind in deployed.items() if kind.startswith("AWS::ApiGateway::")}
+    rest_permissions = {
+        k
+        for k, r in output["Resources"].items()
+        if k in deployed
+        and r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    }
+    rest_outputs = {
+        k
+        for k, o in output["Outputs"].items()
+        if conditions.get(o.get("Condition"), True) and "execute-api" in str(o["Value"])
+    }
+    if deploy == "true":
+        assert {deployed[k] for k in gateway} == {
+            "AWS::ApiGateway::RestApi",
+            "AWS::ApiGateway::Deployment",
+            "AWS::ApiGateway::Stage",
+        }
+        assert len(rest_permissions) == 6
+        assert rest_outputs == {"RestApiUrl", "RawTextRestUrl", "SseRestUrl", "JsonlRestUrl"}
+    else:
+        assert gateway == set() and rest_permissions == set() and rest_outputs == set()
+    # The Function URLs stay either way.
+    assert {k for k, kind in deployed.items() if kind == "AWS::Lambda::Url"} >= {
+        f"{name}Url" for name in STREAMING
+    }
+
+
+def test_reference_check_sees_the_failure_sam_alone_would_make() -> None:
+    """Without the conditional events, SAM gives each event's permission the function's
+    condition (none): with the API left out they would name a missing resource."""
+    text = TEMPLATE.read_text()
+    assert "Events: !If\n        - WithRestApi\n" in text
+    resources = translate(DeployRestApi="true")["Resources"]
+    permission = next(
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    )
+    assert "Condition" not in permission
+    assert "StreamingRestApi" in str(permission["Properties"]["SourceArn"])
+    broken = {"Parameters": {"DeployRestApi": {"Default": "true"}}, "Outputs": {}}
+    broken["Conditions"] = {"WithRestApi": {"Fn::Equals": [{"Ref": "DeployRestApi"}, "true"]}}
+    broken["Resources"] = {
+        "StreamingRestApi": {"Type": "AWS::ApiGateway::RestApi", "Condition": "WithRestApi"},
+        "Permission": permission,
+    } | {name: {"Type": "AWS::Lambda::Function"} for name in STREAMING}
+    assert dangling_references(broken, {"DeployRestApi": "false"}) == [
+        ("Permission", "StreamingRestApi")
+    ]
