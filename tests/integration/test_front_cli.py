@@ -175,3 +175,29 @@ def test_serve_prints_and_serves_each_rest_api_stage() -> None:
         assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize("deploy", ["true", "false"])
+def test_serve_lists_the_app_rest_stage_only_when_deployed(deploy: str) -> None:
+    process, banner = _serve_until_banner(
+        "--template",
+        "template.yaml",
+        "--no-auth",
+        "--parameter-overrides",
+        f"DeployRestApi={deploy}",
+    )
+    try:
+        assert re.search(r"/SseFunction/\s+RESPONSE_STREAM", banner), banner
+        stage = re.search(r"^(http://\S+/StreamingRestApi/prod/)\s+REST_API", banner, re.MULTILINE)
+        assert bool(stage) is (deploy == "true"), banner
+        base = re.search(r"^(http://127\.0\.0\.1:\d+)/SseFunction/", banner, re.MULTILINE)
+        assert base, banner
+        reply = requests.get(
+            f"{base[1]}/StreamingRestApi/prod/raw?prompt=Why&max_tokens=2", timeout=60
+        )
+        if deploy == "true":
+            assert reply.status_code == 200 and reply.text.startswith("Streaming"), reply.text
+        else:
+            assert reply.status_code == 404, reply.text
+    finally:
+        _stop(process)

@@ -265,3 +265,13 @@ def test_app_template_auth_follows_the_parameter() -> None:
     assert public.prefix == "/StreamingRestApi/beta"
     assert {r.authorization for r in public.routes} == {"NONE"}
     assert public.cors is not None and public.cors.allow_origins == ("https://app.example.com",)
+
+
+def test_app_template_rest_api_follows_deploy_rest_api() -> None:
+    """DeployRestApi=false: no API and no routes (the events are an Fn::If that
+    AWS::LanguageExtensions resolves), as CloudFormation would deploy it."""
+    template = Path(__file__).parents[2] / "template.yaml"
+    assert [a.logical_id for a in load_rest_apis(template, "DeployRestApi=true")] == [
+        "StreamingRestApi"
+    ]
+    assert load_rest_apis(template, "DeployRestApi=false") == []
