@@ -172,8 +172,28 @@ def test_rest_cors_headers_only_for_rest_events_with_an_allowed_origin() -> None
         "Access-Control-Allow-Origin": "https://app.example",
         "Vary": "Origin",
     }
-    assert rest_cors_headers(with_origin, "https://x.example") == {}
+    # the answer depends on Origin: Vary says so, also when this origin gets no CORS header
+    assert rest_cors_headers(with_origin, "https://x.example") == {"Vary": "Origin"}
+    assert rest_cors_headers(rest_event(), "https://x.example") == {"Vary": "Origin"}
     assert rest_cors_headers(with_origin, "") == {}
     assert rest_cors_headers(rest_event(), "*") == {}  # no Origin: not a CORS request
     url_event = {**URL_EVENT, "headers": {**URL_EVENT["headers"], "origin": "https://a.example"}}
     assert rest_cors_headers(url_event, "*") == {}  # the Function URL adds its own
+
+
+def test_rest_cors_headers_read_origin_without_decoding_the_body() -> None:
+    from lambda_streaming.http.cors import rest_cors_headers
+
+    # an invalid base64 body used to cost the CORS header (a whole Request was built)
+    event = rest_event(multi_headers={"origin": ["https://app.example"]})
+    event.update(body="not base64!", isBase64Encoded=True)
+    assert rest_cors_headers(event, "https://app.example") == {
+        "Access-Control-Allow-Origin": "https://app.example",
+        "Vary": "Origin",
+    }
+    # multiValueHeaders win over headers, and the last value counts, as Request.header reads it
+    event = rest_event(multi_headers={"ORIGIN": ["https://x.example", "https://app.example"]})
+    event["headers"] = {"Origin": "https://x.example"}
+    assert rest_cors_headers(event, "https://app.example")["Access-Control-Allow-Origin"] == (
+        "https://app.example"
+    )
