@@ -13,6 +13,7 @@ import itertools
 import json
 import queue
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -94,6 +95,11 @@ class RecordingRuntimeApi:
         # Clear to stop reading response bodies after their head: a slow client (back-pressure).
         self.reading = threading.Event()
         self.reading.set()
+        # request ids whose streamed response connection is reset as soon as its head arrives
+        self.reset_response_for: set[str] = set()
+        # request ids whose connection is reset shortly after ``next`` handed them over
+        self.reset_after_next_for: set[str] = set()
+        self.garbage: list[bytes] = []  # raw bytes of anything h11 refused as HTTP
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -233,6 +239,9 @@ class RecordingRuntimeApi:
                         started=arrived,
                     )
                     self._record(current)
+                    if current.kind == "response" and current.request_id in self.reset_response_for:
+                        _reset(sock)
+                        return
                 elif isinstance(event, h11.Data) and current is not None:
                     with self._changed:
                         current.data_events.append((arrived, bytes(event.data)))
@@ -255,7 +264,12 @@ class RecordingRuntimeApi:
                     current = None
                 elif isinstance(event, h11.ConnectionClosed):
                     return
-        except (OSError, h11.ProtocolError):
+        except h11.ProtocolError:
+            with self._changed:
+                self.garbage.append(bytes(raw))
+                self._changed.notify_all()
+            return
+        except OSError:
             return
         finally:
             sock.close()
@@ -272,6 +286,10 @@ class RecordingRuntimeApi:
                 return False
             headers = [*event.headers.items(), ("Content-Length", str(len(event.body)))]
             self._send(sock, conn, 200, headers, event.body)
+            if event.request_id in self.reset_after_next_for:
+                time.sleep(0.2)  # the runtime has read its event by now
+                _reset(sock)
+                return False
         elif request.kind == "restore_next":
             status = self._status(request.kind, 200)
             self._send(sock, conn, status, [("Content-Length", "0")], b"")
@@ -327,3 +345,10 @@ def _alive(sock: socket.socket) -> bool:
         return True
     except OSError:
         return False
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with an RST (linger 0), as a peer that died does: the next send fails at once."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()

@@ -29,6 +29,9 @@ _MAX_HEAD = 1 << 20
 # A keep-alive connection idle longer than this is probed before reuse: a peer may have closed
 # it meanwhile. Shorter gaps (next -> response, chunk -> chunk) skip the probe's two syscalls.
 _PROBE_AFTER_IDLE_S = 1.0
+_NEXT_PATH = PREFIX + "/invocation/next"
+_RESTORE_NEXT_PATH = PREFIX + "/restore/next"
+_ChunkedPost: type[ChunkedPost] | None = None  # set by the first RuntimeApiClient.stream()
 
 
 class RuntimeApiError(Exception):
@@ -88,6 +91,7 @@ class RuntimeApiClient:
         self._port = int(port)
         agent = user_agent or "lambda-streaming/{}.{}.{}".format(*sys.version_info[:3])
         self._common = f"Host: {address}\r\nUser-Agent: {agent}\r\n".encode("latin-1")
+        self._next_request = self._get_request(_NEXT_PATH)  # the same bytes every invocation
         self._sock: _socket.socket | None = None
         self._buffer = bytearray()  # bytes received but not yet parsed
         self._idle_since: float | None = None  # when the last reply was read; None: mid-request
@@ -98,7 +102,7 @@ class RuntimeApiClient:
 
     # --- connection -------------------------------------------------------------------------
 
-    def _connection(self) -> _socket.socket:
+    def _connection(self, may_connect: bool) -> _socket.socket:
         sock = self._sock
         idle_since = self._idle_since
         if (
@@ -110,6 +114,9 @@ class RuntimeApiClient:
             self.close()
             sock = None
         if sock is None:
+            if not may_connect:
+                # Mid-body: a new connection would carry these bytes as a request of their own.
+                raise ConnectionError("the Runtime API connection closed mid-request")
             family, kind, proto, _, address = _socket.getaddrinfo(
                 self._host, self._port, 0, _socket.SOCK_STREAM
             )[0]
@@ -131,9 +138,13 @@ class RuntimeApiClient:
         self._sock = None
         self._buffer.clear()
 
-    def _send(self, parts: Sequence[bytes]) -> None:
-        """Write all buffers in one system call where the kernel takes them (no copies)."""
-        sock = self._connection()
+    def _send(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
+        """Write all buffers in one system call where the kernel takes them (no copies).
+
+        ``may_connect``: the parts start with a request head, so a closed connection may be
+        reopened; anything else (a chunk of a body under way) must fail instead.
+        """
+        sock = self._connection(may_connect)
         self._idle_since = None
         try:
             sent = sock.sendmsg(parts)
@@ -234,18 +245,25 @@ class RuntimeApiClient:
             + headers
             + b"Content-Length: %d\r\n\r\n" % len(body)
         )
-        self._send((head, body) if body else (head,))
+        self._send((head, body) if body else (head,), may_connect=True)
         return self._read_response(path)
+
+    def _get_request(self, path: str) -> bytes:
+        return b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n"
+
+    def _get(self, path: str, request: bytes) -> tuple[dict[str, str], bytes]:
+        """A GET that must answer 200 (``next``, ``restore/next``)."""
+        self._send((request,), may_connect=True)
+        status, headers, body = self._read_response(path)
+        if status != 200:
+            raise RuntimeApiError(path, status, body)
+        return headers, body
 
     # --- the Runtime API ----------------------------------------------------------------------
 
     def next(self) -> Invocation:
         """Block until Lambda hands over the next event."""
-        path = PREFIX + "/invocation/next"
-        self._send((b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n",))
-        status, headers, body = self._read_response(path)
-        if status != 200:
-            raise RuntimeApiError(path, status, body)
+        headers, body = self._get(_NEXT_PATH, self._next_request)
         invocation = Invocation(headers, body)
         invocation_id = invocation.invocation_id
         self._echo_for = invocation.request_id
@@ -284,11 +302,7 @@ class RuntimeApiClient:
 
     def restore_next(self) -> None:
         """SnapStart: Lambda snapshots while this is pending and answers after a restore."""
-        path = PREFIX + "/restore/next"
-        self._send((b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n",))
-        status, _, body = self._read_response(path)
-        if status != 200:
-            raise RuntimeApiError(path, status, body)
+        self._get(_RESTORE_NEXT_PATH, self._get_request(_RESTORE_NEXT_PATH))
 
     def post_restore_error(self, document: ErrorDocument) -> None:
         """An after-restore hook failed (SnapStart)."""
@@ -311,9 +325,12 @@ class RuntimeApiClient:
 
     def stream(self, request_id: str, content_type: str) -> ChunkedPost:
         """Start a streamed response (sent with its first chunk)."""
-        from lambda_streaming.runtime.chunked import ChunkedPost
+        global _ChunkedPost
+        if _ChunkedPost is None:  # loaded with the first stream; an import statement per call
+            from lambda_streaming.runtime.chunked import ChunkedPost  # costs a little each time
 
-        return ChunkedPost(self, request_id, content_type)
+            _ChunkedPost = ChunkedPost
+        return _ChunkedPost(self, request_id, content_type)
 
 
 def _still_open(sock: _socket.socket) -> bool:

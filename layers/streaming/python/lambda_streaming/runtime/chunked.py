@@ -17,6 +17,9 @@ from lambda_streaming.runtime.api import (
     _expect_accepted,
     _header_safe,
 )
+from lambda_streaming.runtime.stream import StreamBrokenError
+
+__all__ = ["ChunkedPost", "StreamBrokenError", "chunk_parts", "chunks", "last_chunk"]
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -55,8 +58,12 @@ def last_chunk(trailers: Sequence[tuple[str, str]] = ()) -> bytes:
     return b"".join(lines)
 
 
-class StreamBrokenError(ConnectionError):
-    """The connection carrying a streamed response failed; the rest of the body is lost."""
+# The same for every streamed response: built once, not per stream.
+_STREAMING_HEADERS = (
+    b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+    b"Transfer-Encoding: chunked\r\n"
+    + f"Trailer: {ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}\r\n".encode("latin-1")
+)
 
 
 class ChunkedPost:
@@ -79,9 +86,7 @@ class ChunkedPost:
             f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
             + self._client._common
             + self._echo
-            + b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
-            + b"Transfer-Encoding: chunked\r\n"
-            + f"Trailer: {ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}\r\n".encode("latin-1")
+            + _STREAMING_HEADERS
             + f"Content-Type: {_header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
         )
 
@@ -92,11 +97,19 @@ class ChunkedPost:
 
     def send(self, pieces: Sequence[bytes]) -> None:
         """Put each piece on the wire as one chunk; blocks while the reader is slow."""
+        if self.finished:
+            raise StreamBrokenError("the response stream is closed")
+        if self.committed and len(pieces) == 1:  # the common write: one piece, head long gone
+            data = pieces[0]
+            if data:
+                self._write((b"%x\r\n" % len(data), data, CRLF))
+            return
         parts = chunks(pieces)
         if not self.committed:
             parts.insert(0, self._head())
-            self.committed = True
-        if parts:
+            self._write(parts, head=True)
+            self.committed = True  # only now: had that write failed, /error could still tell
+        elif parts:
             self._write(parts)
 
     def finish(self, error: ErrorDocument | None = None, last: Sequence[bytes] = ()) -> None:
@@ -113,22 +126,27 @@ class ChunkedPost:
             import base64
 
             encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
+            # A class name may be any Unicode identifier; a header carries Latin-1 only (the
+            # body, base64, keeps the real name). As RuntimeApiClient._error_type does it.
+            error_type = _header_safe(str(error.get("errorType") or "Unhandled"))
             trailers = [
-                (ERROR_TYPE_HEADER, _header_safe(str(error.get("errorType") or "Unhandled"))),
+                (ERROR_TYPE_HEADER, error_type.encode("latin-1", "replace").decode("latin-1")),
                 (ERROR_BODY_TRAILER, encoded.decode("ascii")),
             ]
         parts = chunks(last) if last else []
         parts.append(last_chunk(trailers))
-        if not self.committed:
+        if self.committed:
+            self._write(parts)
+        else:
             parts.insert(0, self._head())
+            self._write(parts, head=True)
             self.committed = True
-        self._write(parts)
         status, _, reply = self._client._read_response(self._path)
         _expect_accepted(self._path, status, reply)
 
-    def _write(self, parts: Sequence[bytes]) -> None:
+    def _write(self, parts: Sequence[bytes], head: bool = False) -> None:
         try:
-            self._client._send(parts)
+            self._client._send(parts, may_connect=head)  # only the head may open a connection
         except OSError as exc:
             self.finished = True
             raise StreamBrokenError(f"the Runtime API connection broke mid-stream: {exc}") from exc

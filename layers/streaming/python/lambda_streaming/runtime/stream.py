@@ -41,6 +41,10 @@ class StreamStateError(RuntimeError):
     """The stream was used in a way its state does not allow (e.g. write after end)."""
 
 
+class StreamBrokenError(ConnectionError):
+    """The connection carrying a streamed response failed; the rest of the body is lost."""
+
+
 class ResponseStream:
     """A writable byte stream; every ``write()`` goes to the client at once.
 
@@ -96,7 +100,11 @@ class ResponseStream:
         data = _as_bytes(data, "write")
         if not data and self._started:
             return  # an empty chunk would end the HTTP body early
-        self._sink.send(self._with_prelude(data) if not self._started else (data,))
+        try:
+            self._sink.send(self._with_prelude(data) if not self._started else (data,))
+        except StreamBrokenError:
+            self._ended = True  # nothing more can go out; later writes are a clear error
+            raise
 
     def writelines(self, lines: Iterable[str | bytes]) -> None:
         for line in lines:

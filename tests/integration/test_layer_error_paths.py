@@ -1,0 +1,73 @@
+"""The runtime's error and edge paths, through the real stream-bootstrap process and sockets.
+
+Each test drives one case where the bytes on the wire used to be wrong: a write after the
+stream broke, an error type a header cannot carry, a failure before the first byte really went,
+values whose size or encoding was misjudged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.layer_process import LayerHarness
+
+HTTP_CT = "application/vnd.awslambda.http-integration-response"
+NULS = b"\x00" * 8
+
+
+@pytest.fixture
+def layer() -> Iterator[LayerHarness]:
+    with LayerHarness() as harness:
+        yield harness
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def test_write_after_a_broken_stream_never_reconnects(layer: LayerHarness) -> None:
+    layer.api.reset_response_for.add("r1")
+    process = layer.start("edge_cases.write_after_break")
+    layer.api.push({"break": True}, request_id="r1")
+    layer.api.push({}, request_id="r2")
+    # the next event is still served: the connection was not left desynchronised
+    assert layer.api.result("r2").body == b"fine"
+    assert layer.api.garbage == []  # no chunk bytes ever went out as a request of their own
+    assert [r.kind for r in layer.api.received][:4] == ["next", "response", "next", "response"]
+    out, _ = layer.stop(process)
+    assert "first failure: StreamBrokenError" in out
+    assert "second write: StreamStateError" in out
+
+
+def test_non_latin1_error_type_goes_in_the_trailer_and_the_runtime_serves_on(
+    layer: LayerHarness,
+) -> None:
+    process = layer.start("edge_cases.unicode_error")
+    layer.api.push({}, request_id="r1")
+    layer.api.push({"ok": True}, request_id="r2")
+    got = layer.api.result("r1")
+    assert got.body == b"partial"
+    trailers = dict(got.trailers)
+    assert trailers["Lambda-Runtime-Function-Error-Type"] == "??????"  # Latin-1, as _error_type
+    body = json.loads(base64.b64decode(trailers["Lambda-Runtime-Function-Error-Body"]))
+    assert body["errorType"] == "Ошибка"  # the body keeps the real name
+    assert body["errorMessage"] == "не Latin-1"
+    assert layer.api.result("r2").body == b"fine"
+    assert process.poll() is None
+
+
+@pytest.mark.parametrize("writes", [True, False], ids=["first-write", "end-without-write"])
+def test_stream_failing_before_its_first_byte_went_posts_error(
+    layer: LayerHarness, writes: bool
+) -> None:
+    layer.api.reset_after_next_for.add("r1")
+    process = layer.start("edge_cases.late_write")
+    layer.api.push({"write": writes}, request_id="r1")
+    got = layer.api.result("r1")
+    assert got.kind == "error"  # nothing reached Lambda: the client learns how it ended
+    assert got.json()["errorType"] == "StreamBrokenError"
+    assert process.poll() is None
