@@ -60,6 +60,19 @@ def test_non_latin1_error_type_goes_in_the_trailer_and_the_runtime_serves_on(
     assert process.poll() is None
 
 
+def test_a_failing_error_report_is_logged_and_the_stream_is_cut(layer: LayerHarness) -> None:
+    process = layer.start("edge_cases.abort_fails")
+    layer.api.push({}, request_id="r1")
+    layer.api.push({"ok": True}, request_id="r2")
+    assert layer.api.result("r2").body == b"fine"
+    first = layer.api.first_byte("r1")
+    assert first.ended == 0.0  # r1's body never ended: its connection was closed instead
+    assert first.connection != layer.api.result("r2").connection
+    assert process.poll() is None
+    out, _ = layer.stop(process)
+    assert "the report failed too" in out  # logged, not lost
+
+
 @pytest.mark.parametrize("writes", [True, False], ids=["first-write", "end-without-write"])
 def test_stream_failing_before_its_first_byte_went_posts_error(
     layer: LayerHarness, writes: bool

@@ -142,8 +142,11 @@ class Runtime:
             elif not stream.ended:
                 stream._abort(document)
             # else: the response was already complete; the error is only logged
-        except (OSError, RuntimeApiError) as report_failure:
-            if self._multi_concurrent:
+        except Exception as report_failure:  # whatever it was, the runtime serves on
+            if stream is not None and stream.committed:
+                # A body Lambda saw start but never saw end: a broken connection tells it so.
+                self._client.close()
+            if self._multi_concurrent and isinstance(report_failure, (OSError, RuntimeApiError)):
                 _warn_and_go_on(report_failure)
             else:
                 self._logs.log_error(error_document(report_failure, invocation.request_id))
