@@ -84,3 +84,11 @@ def test_stream_failing_before_its_first_byte_went_posts_error(
     assert got.kind == "error"  # nothing reached Lambda: the client learns how it ended
     assert got.json()["errorType"] == "StreamBrokenError"
     assert process.poll() is None
+
+
+def test_result_answering_every_attribute_is_marshalled_not_streamed(layer: LayerHarness) -> None:
+    layer.start("edge_cases.catch_all")
+    request_id = layer.api.push({})
+    got = layer.api.result(request_id)
+    assert got.kind == "error"
+    assert got.json()["errorType"] == "Runtime.MarshalError"

@@ -80,10 +80,11 @@ class Runtime:
                 result = self._handler(event, stream, context)
             else:
                 result = self._handler(event, context)
-            if hasattr(result, "__await__"):
+            if hasattr(type(result), "__await__"):  # on the type, as the protocol looks it up
                 result = self._run(_await(result))
-            stream_into = getattr(result, "stream_into", None)  # StreamingResponse and kin
-            if stream_into is not None:
+            # StreamingResponse and kin; looked up on the type, so an object answering every
+            # attribute (a MagicMock, a __getattr__ proxy) is marshalled as the stock client does
+            if getattr(type(result), "stream_into", None) is not None:
                 if stream is None:
                     stream = self._new_stream(invocation.request_id, event)
                 elif stream.started:
@@ -91,7 +92,7 @@ class Runtime:
                         "the handler wrote to response_stream and also returned a "
                         "StreamingResponse; use one or the other"
                     )
-                stream_into(stream, self._run)
+                result.stream_into(stream, self._run)
             elif stream is None and self._streaming and result is not None:
                 raise TypeError(
                     "a @streamify_response handler taking (event, context) must return a "
