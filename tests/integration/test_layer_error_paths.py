@@ -92,3 +92,20 @@ def test_result_answering_every_attribute_is_marshalled_not_streamed(layer: Laye
     got = layer.api.result(request_id)
     assert got.kind == "error"
     assert got.json()["errorType"] == "Runtime.MarshalError"
+
+
+def test_decimals_are_encoded_exactly_as_the_stock_client_does(layer: LayerHarness) -> None:
+    from awslambdaric.lambda_runtime_marshaller import to_json
+
+    from tests.fixtures.layer_handlers.edge_cases import DECIMALS
+
+    layer.start("edge_cases.decimals")
+    request_id = layer.api.push({})
+    got = layer.api.result(request_id)
+    assert got.kind == "response"
+    assert got.body == to_json(DECIMALS).encode()  # awslambdaric 4.2.2's encoder, byte for byte
+    assert got.body == (
+        b'{"precise": 0.12345678901234567890, "trailing_zero": 1.10, "integral": 42, '
+        b'"exponent": -1E+2, "negative_zero": -0, "tiny": 1E-30, '
+        b'"infinite": [Infinity, -Infinity], "nan": [NaN, NaN], "text": "a string"}'
+    )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+from decimal import Decimal
 
 import pytest
 
 from lambda_streaming.runtime.api import RuntimeApiClient
 from lambda_streaming.runtime.chunked import ChunkedPost, StreamBrokenError
+from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime.loop import _marshal
 
 
 @pytest.fixture
@@ -37,3 +40,26 @@ def test_a_finished_chunked_post_refuses_more_chunks(listener: socket.socket) ->
         post.send((b"more",))
     with pytest.raises(TimeoutError):
         listener.accept()
+
+
+class ItemsOverflow(dict):
+    def items(self):  # type: ignore[no-untyped-def]
+        raise OverflowError("too big")
+
+
+def test_any_encoding_failure_is_a_marshal_error() -> None:
+    with pytest.raises(RuntimeFault) as caught:
+        _marshal(ItemsOverflow(a=1))  # OverflowError used to escape as itself
+    assert caught.value.error_type == "Runtime.MarshalError"
+
+
+def test_non_finite_decimals_do_not_crash() -> None:
+    body, _ = _marshal({"nan": Decimal("sNaN"), "inf": Decimal("-Infinity")})
+    assert body == b'{"nan": NaN, "inf": -Infinity}'
+
+
+def test_marshal_keeps_decimals_exact_and_strings_intact() -> None:
+    mark_like = "\ue000lambda-streaming-decimal"  # near the marker, but not it
+    body, content_type = _marshal([Decimal("3.140"), mark_like, {"k": Decimal("1e-7")}])
+    assert content_type == "application/json"
+    assert body == ('[3.140, "' + mark_like + '", {"k": 1E-7}]').encode()

@@ -164,23 +164,41 @@ def _decode_event(invocation: Invocation) -> Any:
 
 
 def _marshal(result: Any) -> tuple[bytes, str]:
-    """The stock client's buffered result: bytes as-is, anything else as JSON."""
+    """The stock client's buffered result: bytes as-is, anything else as JSON.
+
+    A ``Decimal`` (DynamoDB numbers) is written as ``str(value)``, exact, as the stock encoder's
+    ``RawJSON(str(value))`` does, and a NaN as ``NaN``. The json module cannot emit raw text,
+    so each finite Decimal becomes a marker string first, then the marker is replaced.
+    """
     if isinstance(result, bytes):
         return result, "application/unknown"
+    decimals: list[str] = []
+
+    def default(value: Any) -> Any:
+        from decimal import Decimal
+
+        if isinstance(value, Decimal):
+            if value.is_nan():  # sNaN too; float() would refuse a signalling NaN
+                return float("nan")
+            decimals.append(str(value))  # "Infinity"/"-Infinity" for infinities, as stock
+            return _DECIMAL_MARK
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
     try:
-        return json.dumps(result, ensure_ascii=False, default=_json_default).encode(), (
-            "application/json"
-        )
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(result, ensure_ascii=False, default=default)
+        if decimals:
+            pieces = text.split(_DECIMAL_TOKEN)
+            if len(pieces) != len(decimals) + 1:  # a string equal to the marker: never guess
+                raise ValueError("a string in the result collides with the Decimal marker")
+            text = pieces[0] + "".join(d + p for d, p in zip(decimals, pieces[1:], strict=True))
+    except Exception as exc:  # as the stock client: any encoding failure is a MarshalError
         raise RuntimeFault(errors.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
+    return text.encode(), "application/json"
 
 
-def _json_default(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):  # DynamoDB numbers; the stock encoder accepts them too
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+# Stands in for a Decimal during encoding; the private-use characters keep it from any real text.
+_DECIMAL_MARK = "\ue000lambda-streaming-decimal\ue001"
+_DECIMAL_TOKEN = json.dumps(_DECIMAL_MARK, ensure_ascii=False)
 
 
 def _warn_and_go_on(exc: BaseException) -> None:
