@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from array import array
 from collections.abc import Iterator
 
 import pytest
@@ -84,6 +85,20 @@ def test_stream_failing_before_its_first_byte_went_posts_error(
     assert got.kind == "error"  # nothing reached Lambda: the client learns how it ended
     assert got.json()["errorType"] == "StreamBrokenError"
     assert process.poll() is None
+
+
+def test_memoryviews_are_framed_by_their_bytes(layer: LayerHarness) -> None:
+    layer.start("edge_cases.memoryviews")
+    request_id = layer.api.push({})
+    got = layer.api.result(request_id)
+    assert got.raw.endswith(
+        b"\r\n\r\n"
+        + chunk(b"a")
+        + chunk(array("i", [1, 2]).tobytes())
+        + chunk(b"ace")
+        + chunk(b"wxyz")
+        + b"0\r\n\r\n"
+    )
 
 
 def test_result_answering_every_attribute_is_marshalled_not_streamed(layer: LayerHarness) -> None:

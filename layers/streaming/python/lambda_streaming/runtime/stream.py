@@ -156,6 +156,12 @@ class ResponseStream:
 def _as_bytes(data: object, method: str) -> bytes | bytearray | memoryview:
     if isinstance(data, str):
         return data.encode("utf-8")
+    if isinstance(data, memoryview) and (
+        data.itemsize != 1 or data.ndim != 1 or not data.c_contiguous
+    ):
+        # Chunk sizes count bytes, where len() of such a view counts items (or rows); and
+        # sendmsg() takes contiguous buffers only.
+        return data.cast("B") if data.c_contiguous else data.tobytes()
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"{method}() takes str or bytes, not {type(data).__name__}")
     return data
