@@ -87,6 +87,15 @@ def test_stream_failing_before_its_first_byte_went_posts_error(
     assert process.poll() is None
 
 
+def test_buffered_result_that_cannot_be_built_posts_error(layer: LayerHarness) -> None:
+    layer.start("edge_cases.bad_http_prelude", STREAM_INVOKE_MODE="BUFFERED")
+    request_id = layer.api.push({})
+    got = layer.api.result(request_id)
+    assert got.kind == "error"
+    assert got.json()["errorType"] == "ValueError"
+    assert "delimiter" in got.json()["errorMessage"]
+
+
 def test_memoryviews_are_framed_by_their_bytes(layer: LayerHarness) -> None:
     layer.start("edge_cases.memoryviews")
     request_id = layer.api.push({})

@@ -47,11 +47,13 @@ class BufferedSink:
         if error is not None:
             raise AssertionError("a buffered response reports errors through /error")
         self.send(last)
-        self.committed = True
         result = function_url_result(bytes(self._data), self._content_type)
         if self._rest:
             result = rest_proxy_result(result)
         body = json.dumps(result, ensure_ascii=False).encode()
+        # Only now: a failure building the result above still goes to /error. From here the
+        # result is Lambda's (a failed post is reported as for any buffered result).
+        self.committed = True
         self._client.post_response(self._request_id, body, "application/json")
 
 
