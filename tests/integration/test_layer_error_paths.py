@@ -110,6 +110,16 @@ def test_memoryviews_are_framed_by_their_bytes(layer: LayerHarness) -> None:
     )
 
 
+def test_cookies_and_header_values_from_generators(layer: LayerHarness) -> None:
+    layer.start("edge_cases.generator_cookies")
+    request_id = layer.api.push({})
+    got = layer.api.result(request_id)
+    assert got.header("Content-Type") == HTTP_CT
+    prelude = json.loads(got.body.split(NULS)[0])
+    assert prelude["cookies"] == ["a=1", "b=2"]
+    assert prelude["multiValueHeaders"] == {"X-Many": ["1", "2"]}
+
+
 def test_result_answering_every_attribute_is_marshalled_not_streamed(layer: LayerHarness) -> None:
     layer.start("edge_cases.catch_all")
     request_id = layer.api.push({})

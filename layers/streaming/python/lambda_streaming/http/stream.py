@@ -87,12 +87,15 @@ def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
         }
     cookies = result.get("cookies")
     if cookies is not None:
-        if isinstance(cookies, str) or not all(isinstance(c, str) for c in cookies):
+        if isinstance(cookies, str | bytes) or not hasattr(cookies, "__iter__"):
+            raise TypeError("cookies must be a list of str")
+        cookies = list(cookies)  # any iterable, a generator too: read it once, then check it
+        if not all(isinstance(c, str) for c in cookies):
             raise TypeError("cookies must be a list of str")
         for cookie in cookies:
             if _breaks_framing(cookie):
                 raise ValueError(f"cookie {cookie!r} contains CR, LF or NUL")
-        result["cookies"] = list(cookies)
+        result["cookies"] = cookies
     return result
 
 
