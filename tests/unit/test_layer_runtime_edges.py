@@ -10,7 +10,22 @@ import pytest
 from lambda_streaming.runtime.api import RuntimeApiClient
 from lambda_streaming.runtime.chunked import ChunkedPost, StreamBrokenError
 from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime.handler import takes_stream
 from lambda_streaming.runtime.loop import _marshal
+
+
+class TwoArguments:
+    def __call__(self, event, context):  # type: ignore[no-untyped-def]
+        return None
+
+
+class Inherits(TwoArguments):
+    pass
+
+
+def test_takes_stream_reads_an_inherited_call() -> None:
+    assert takes_stream(TwoArguments()) is False
+    assert takes_stream(Inherits()) is False  # used to fall back to the 3-argument guess
 
 
 @pytest.fixture

@@ -53,7 +53,8 @@ def takes_stream(handler: Callable[..., Any]) -> bool:
         target, skip = target.__func__, 1
     code = getattr(target, "__code__", None)
     if code is None:
-        call = type(target).__dict__.get("__call__")  # a callable instance
+        # a callable instance, its __call__ maybe inherited (callable() would not give the code)
+        call = getattr(type(target), "__call__", None)  # noqa: B004
         code, skip = getattr(call, "__code__", None), 1
     if code is None:
         return True
