@@ -68,13 +68,14 @@ class LambdaContext:
         cognito_identity: str | None = None,
         tenant_id: str | None = None,
     ) -> None:
-        env = os.environ
         self.aws_request_id = aws_request_id
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        (
+            self.log_group_name,
+            self.log_stream_name,
+            self.function_name,
+            self.memory_limit_in_mb,
+            self.function_version,
+        ) = _FUNCTION_ENV or _function_env()
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
         client_data = _parse_json_header(client_context, "Client Context")
@@ -112,6 +113,24 @@ class LambdaContext:
             f"client_context={self.client_context},identity={self.identity},"
             f"tenant_id={self.tenant_id}])"
         )
+
+
+_FUNCTION_ENV: tuple[str | None, ...] = ()
+
+
+def _function_env() -> tuple[str | None, ...]:
+    """The function's fixed settings, read at the first invocation (after any SnapStart
+    restore, whose log stream differs from the snapshot's) and kept for the process."""
+    global _FUNCTION_ENV
+    get = os.environ.get
+    _FUNCTION_ENV = (
+        get("AWS_LAMBDA_LOG_GROUP_NAME"),
+        get("AWS_LAMBDA_LOG_STREAM_NAME"),
+        get("AWS_LAMBDA_FUNCTION_NAME"),
+        get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+        get("AWS_LAMBDA_FUNCTION_VERSION"),
+    )
+    return _FUNCTION_ENV
 
 
 def _parse_json_header(value: str | None, name: str) -> Any:
