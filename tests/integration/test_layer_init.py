@@ -41,7 +41,12 @@ def test_handler_load_failures(
     assert document["requestId"] == ""
     assert process.wait(timeout=5) == 1
     out, _ = layer.stop(process)
-    assert out.startswith(f"[ERROR] {error_type}: {message}\rTraceback (most recent call last):")
+    # as the stock client: its LAMBDA_WARNING record (no request id at init), then the error
+    warning, error = out.split("\n", 1)
+    level, timestamp, request_id, text = warning.split("\t")
+    assert (level, request_id) == ("[WARNING]", "") and timestamp.endswith("Z")
+    assert text.startswith("LAMBDA_WARNING: Unhandled exception. The most likely cause is")
+    assert error.startswith(f"[ERROR] {error_type}: {message}\rTraceback (most recent call last):")
     assert not [r for r in layer.api.received if r.kind == "next"]
 
 

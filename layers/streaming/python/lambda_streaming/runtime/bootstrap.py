@@ -28,6 +28,18 @@ if TYPE_CHECKING:
     from typing import Any
 
 STREAMED, BUFFERED = "RESPONSE_STREAM", "BUFFERED"
+# Logged before an init error, word for word as the stock client (awslambdaric lambda_literals),
+# so alarms and Logs Insights queries written for the managed runtime still match.
+UNHANDLED_AT_INIT_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function "
+    "change, or can be applied automatically. To determine if the runtime has been updated, "
+    "check the runtime version in the INIT_START log entry. If this error correlates with a "
+    "change in the runtime version, you may be able to mitigate this error by temporarily "
+    "rolling back to the previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
 
 
 def invoke_mode(environ: os._Environ[str] | dict[str, str]) -> str:
@@ -155,8 +167,11 @@ def run(argv: list[str], multi_concurrent: bool = False) -> None:
         mode = invoke_mode(os.environ)
         handler = load_handler(handler_name)
     except Exception as exc:
+        import logging  # the init failed: cost no longer matters; the hook formats the record
+
         from lambda_streaming.runtime.failures import error_document
 
+        logging.warning(UNHANDLED_AT_INIT_WARNING)
         document = error_document(exc)
         logging_setup.log_error(document)
         try:
