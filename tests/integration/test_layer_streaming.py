@@ -236,3 +236,15 @@ def test_context_and_trace_id_per_invocation(layer: LayerHarness) -> None:
 def test_user_agent_names_the_runtime(layer: LayerHarness) -> None:
     _, got = invoke(layer, "streaming.raw")
     assert re.fullmatch(r"lambda-streaming/\d+\.\d+\.\d+", got.header("User-Agent") or "")
+
+
+def test_threads_sharing_a_stream_send_one_prelude_and_whole_writes(layer: LayerHarness) -> None:
+    _, got = invoke(layer, "streaming.threads")
+    prelude, nuls, body = got.body.partition(NULS)
+    assert (prelude, nuls) == (b'{"statusCode":200}', NULS)
+    lines = body.decode().splitlines()
+    expected = {f"t{n}-{i:03d}" + "." * (n * 97 % 300) for n in range(8) for i in range(200)}
+    assert sorted(lines) == sorted(expected)
+    for n in range(8):  # each thread's lines in its own order
+        mine = [line for line in lines if line.startswith(f"t{n}-")]
+        assert mine == sorted(mine)

@@ -8,6 +8,8 @@ headers). Changing the content type after the first byte is an error, not a sile
 
 from __future__ import annotations
 
+from _thread import allocate_lock  # the C module, loaded at interpreter start: no import cost
+
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -49,10 +51,12 @@ class ResponseStream:
     """A writable byte stream; every ``write()`` goes to the client at once.
 
     ``write`` blocks while the reader is slow (back-pressure), so a fast producer cannot
-    exhaust memory. It accepts ``str`` (sent as UTF-8) or bytes-like objects.
+    exhaust memory. It accepts ``str`` (sent as UTF-8) or bytes-like objects. Threads may
+    share a stream: each write goes out whole, and none before the prelude.
     """
 
     def __init__(self, sink: Sink) -> None:
+        self._lock = allocate_lock()
         self._sink = sink
         self._content_type = DEFAULT_CONTENT_TYPE
         self._prelude: Prelude | None = None
@@ -95,16 +99,17 @@ class ResponseStream:
             self._sink.set_content_type(content_type)
 
     def write(self, data: str | bytes | bytearray | memoryview) -> None:
-        if self._ended:
-            raise StreamStateError("write() after end(): the response is already complete")
         data = _as_bytes(data, "write")
-        if not data and self._started:
-            return  # an empty chunk would end the HTTP body early
-        try:
-            self._sink.send(self._with_prelude(data) if not self._started else (data,))
-        except StreamBrokenError:
-            self._ended = True  # nothing more can go out; later writes are a clear error
-            raise
+        with self._lock:
+            if self._ended:
+                raise StreamStateError("write() after end(): the response is already complete")
+            if not data and self._started:
+                return  # an empty chunk would end the HTTP body early
+            try:
+                self._sink.send(self._with_prelude(data) if not self._started else (data,))
+            except StreamBrokenError:
+                self._ended = True  # nothing more can go out; later writes are a clear error
+                raise
 
     def writelines(self, lines: Iterable[str | bytes]) -> None:
         for line in lines:
@@ -115,20 +120,20 @@ class ResponseStream:
 
     def end(self, data: str | bytes | None = None) -> None:
         """Finish the response. Called for you when the handler returns; safe to repeat."""
-        if self._ended:
-            return
-        last: tuple[bytes, ...] = ()
-        if data:
-            last = (bytes(_as_bytes(data, "end")),)
-        if not self._started:
-            last = self._with_prelude(last[0] if last else b"")
-        self._ended = True
-        self._sink.finish(None, last)  # the last bytes and the end in one go
+        last: tuple[bytes, ...] = (bytes(_as_bytes(data, "end")),) if data else ()
+        with self._lock:
+            if self._ended:
+                return
+            if not self._started:
+                last = self._with_prelude(last[0] if last else b"")
+            self._ended = True
+            self._sink.finish(None, last)  # the last bytes and the end in one go
 
     def _abort(self, error: dict[str, Any]) -> None:
         """End the body reporting ``error`` (the runtime's path for a failure mid-stream)."""
-        self._ended = True
-        self._sink.finish(error)
+        with self._lock:
+            self._ended = True
+            self._sink.finish(error)
 
     def _use_prelude(self, prelude: Prelude) -> None:
         """Send ``prelude`` ahead of the body; the stream's own type becomes the prelude's."""
