@@ -9,7 +9,7 @@ server gives by making ``send`` wait.
 
 from __future__ import annotations
 
-from lambda_streaming.http.stream import HttpResponseStream
+from lambda_streaming.http.stream import use_checked_metadata
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,14 +25,22 @@ _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 
 
 def response_metadata(status: Any, headers: Iterable[Any], rest: bool) -> dict[str, Any]:
-    """The prelude for an ``http.response.start``; a bad status or header raises here."""
+    """The prelude for an ``http.response.start``; a bad status or header raises here.
+
+    Every name is checked as an HTTP token and every value for CR, LF and NUL here, the rules
+    ``http_metadata`` applies, so the result goes to the stream without a second pass.
+    """
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise ValueError(f"http.response.start status must be an int 100-599, got {status!r}")
-    values: dict[str, list[str]] = {}
-    names: dict[str, str] = {}  # lower-case name -> the spelling first used
+    single: dict[str, str] = {}  # the spelling first used -> its first value
+    spelling: dict[str, str] = {}  # lower-case name -> the spelling first used
+    repeated: dict[str, list[str]] | None = None  # spelling -> every value, for repeated names
     cookies: list[str] = []
     for pair in headers:
-        name, value = _text(pair[0]), _text(pair[1])
+        name, value = pair[0], pair[1]
+        # bytes is what the spec allows and what frameworks send: decoded inline, no call
+        name = name.decode("latin-1") if type(name) is bytes else _text(name)
+        value = value.decode("latin-1") if type(value) is bytes else _text(value)
         if not name or not _TOKEN.issuperset(name):
             raise ValueError(f"response header name {name!r} is not an HTTP token")
         if "\r" in value or "\n" in value or "\0" in value:
@@ -41,19 +49,32 @@ def response_metadata(status: Any, headers: Iterable[Any], rest: bool) -> dict[s
         if key == "set-cookie":
             cookies.append(value)
         elif key not in _FRAMING:
-            names.setdefault(key, name)
-            values.setdefault(key, []).append(value)
+            first = spelling.get(key)
+            if first is None:
+                spelling[key] = name
+                single[name] = value
+            elif repeated is None:
+                repeated = {first: [single[first], value]}
+            elif first in repeated:
+                repeated[first].append(value)
+            else:
+                repeated[first] = [single[first], value]
     metadata: dict[str, Any] = {"statusCode": status}
     if rest:
-        single = {names[k]: v[0] for k, v in values.items() if len(v) == 1}
-        multi = {names[k]: v for k, v in values.items() if len(v) > 1}
+        multi: dict[str, list[str]] = {}
+        if repeated:  # in the order the names first appeared, as in the headers
+            multi = {name: repeated[name] for name in single if name in repeated}
+            single = {name: value for name, value in single.items() if name not in repeated}
         if cookies:
             multi["Set-Cookie"] = cookies
         metadata["headers"] = single
         if multi:
             metadata["multiValueHeaders"] = multi
     else:  # Function URLs take one value per name: repeats are joined, as HTTP allows
-        metadata["headers"] = {names[k]: ", ".join(v) for k, v in values.items()}
+        if repeated:
+            for name, values in repeated.items():
+                single[name] = ", ".join(values)
+        metadata["headers"] = single
         if cookies:
             metadata["cookies"] = cookies
     return metadata
@@ -81,7 +102,7 @@ class ResponseWriter:
             raise RuntimeError("ASGI app sent http.response.start twice")
         headers = message.get("headers") or ()
         metadata = response_metadata(message.get("status"), headers, self._rest)
-        HttpResponseStream.from_(self._stream, metadata)
+        use_checked_metadata(self._stream, metadata)
         self.started = True
 
     def body(self, message: dict[str, Any]) -> None:
@@ -103,6 +124,6 @@ class ResponseWriter:
         """A plain 500, as ASGI servers answer an app that failed before its first byte."""
         body = b"Internal Server Error"
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
-        HttpResponseStream.from_(self._stream, response_metadata(500, headers, self._rest))
+        use_checked_metadata(self._stream, response_metadata(500, headers, self._rest))
         self.started = self.complete = True
         self._stream.end(body)

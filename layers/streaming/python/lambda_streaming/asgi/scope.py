@@ -159,13 +159,16 @@ def _scope(
     }
 
 
+# Every spelling of a protocol an event may carry -> the scope's http_version.
+_HTTP_VERSIONS = {"1.0": "1.0", "1.1": "1.1", "2": "2", "2.0": "2", "3": "3", "3.0": "3"}
+
+
 def _http_version(protocol: Any) -> str:
+    if protocol == "HTTP/1.1":  # nearly every event
+        return "1.1"
     if not isinstance(protocol, str):
         return "1.1"
-    version = protocol.upper().removeprefix("HTTP/")
-    return {"1.0": "1.0", "1.1": "1.1", "2": "2", "2.0": "2", "3": "3", "3.0": "3"}.get(
-        version, "1.1"
-    )
+    return _HTTP_VERSIONS.get(protocol.upper().removeprefix("HTTP/"), "1.1")
 
 
 def _server(host: str, forwarded_port: bytes | None, scheme: str) -> tuple[str, int] | None:
@@ -183,7 +186,13 @@ def _server(host: str, forwarded_port: bytes | None, scheme: str) -> tuple[str, 
 def _header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
     if not isinstance(headers, dict):
         return []
-    return [(_bytes(str(name).lower()), _bytes(str(value))) for name, value in headers.items()]
+    try:  # str names and values in latin-1, as nearly every event has them: no call per header
+        return [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+        ]
+    except (AttributeError, UnicodeEncodeError):
+        return [(_bytes(str(name).lower()), _bytes(str(value))) for name, value in headers.items()]
 
 
 def _bytes(text: str) -> bytes:
