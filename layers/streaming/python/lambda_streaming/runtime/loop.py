@@ -43,6 +43,7 @@ class Runtime:
         self._streaming = is_streaming(handler)
         self._pass_stream = self._streaming and takes_stream(handler)
         self._buffered = buffered
+        self._buffered_parts: tuple[Any, Any] | None = None  # BufferedSink, is_rest_event
         self._logs = logs
         self._loop: Any = None  # asyncio imported only when a handler needs it
 
@@ -116,10 +117,14 @@ class Runtime:
     def _new_stream(self, request_id: str, event: Any) -> ResponseStream:
         if self._buffered:
             # BUFFERED mode only. The result's shape depends on the front: the event says which.
-            from lambda_streaming.http.buffered import BufferedSink
-            from lambda_streaming.http.request import is_rest_event
+            buffered = self._buffered_parts
+            if buffered is None:  # imported once, not on every invocation (about 1 us each)
+                from lambda_streaming.http.buffered import BufferedSink
+                from lambda_streaming.http.request import is_rest_event
 
-            return ResponseStream(BufferedSink(self._client, request_id, is_rest_event(event)))
+                buffered = self._buffered_parts = (BufferedSink, is_rest_event)
+            sink, is_rest_event = buffered
+            return ResponseStream(sink(self._client, request_id, is_rest_event(event)))
         return ResponseStream(self._client.stream(request_id, "application/octet-stream"))
 
     def _run(self, coroutine: Any) -> Any:
