@@ -311,9 +311,9 @@ class RuntimeApiClient:
 
     @staticmethod
     def _error_type(document: ErrorDocument, override: str | None) -> bytes:
-        error_type = _header_safe(override or str(document.get("errorType") or "Unhandled"))
+        error_type = override or error_type_field(document)
         return f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error_type}\r\n".encode(
-            "latin-1", "replace"
+            "latin-1"
         )
 
     def _post_error(self, path: str, document: ErrorDocument, headers: bytes) -> None:
@@ -346,6 +346,15 @@ def _still_open(sock: _socket.socket) -> bool:
 def _expect_accepted(path: str, status: int, body: bytes) -> None:
     if not 200 <= status < 300:
         raise RuntimeApiError(path, status, body)
+
+
+def error_type_field(document: ErrorDocument) -> str:
+    """The document's error type as a header or trailer value: one line, Latin-1 only.
+
+    A class name may be any Unicode identifier; the body (JSON) keeps the real name.
+    """
+    error_type = _header_safe(str(document.get("errorType") or "Unhandled"))
+    return error_type.encode("latin-1", "replace").decode("latin-1")
 
 
 def _header_safe(value: str) -> str:

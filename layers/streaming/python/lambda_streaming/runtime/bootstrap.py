@@ -28,18 +28,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 STREAMED, BUFFERED = "RESPONSE_STREAM", "BUFFERED"
-# Logged before an init error, word for word as the stock client (awslambdaric lambda_literals),
-# so alarms and Logs Insights queries written for the managed runtime still match.
-UNHANDLED_AT_INIT_WARNING = (
-    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
-    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
-    "For functions using managed runtimes, runtime updates can be triggered by a function "
-    "change, or can be applied automatically. To determine if the runtime has been updated, "
-    "check the runtime version in the INIT_START log entry. If this error correlates with a "
-    "change in the runtime version, you may be able to mitigate this error by temporarily "
-    "rolling back to the previous runtime version. For more information, see "
-    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
-)
 
 
 def invoke_mode(environ: os._Environ[str] | dict[str, str]) -> str:
@@ -169,7 +157,7 @@ def run(argv: list[str], multi_concurrent: bool = False) -> None:
     except Exception as exc:
         import logging  # the init failed: cost no longer matters; the hook formats the record
 
-        from lambda_streaming.runtime.failures import error_document
+        from lambda_streaming.runtime.failures import UNHANDLED_AT_INIT_WARNING, error_document
 
         logging.warning(UNHANDLED_AT_INIT_WARNING)
         document = error_document(exc)
@@ -188,18 +176,18 @@ def run(argv: list[str], multi_concurrent: bool = False) -> None:
         from lambda_streaming.runtime.snapstart import on_init_complete
 
         on_init_complete(client, logging_setup.log_error)  # exits 64 or 65 if a hook fails
-    try:
-        if multi_concurrent:
-            from lambda_streaming.runtime.workers import next_with_retries
+    fetch = client.next
+    if multi_concurrent:
+        from lambda_streaming.runtime.workers import next_with_retries
 
-            invocation = next_with_retries(client)
-        else:
-            invocation = client.next()  # init ends here, as Lambda measures it
+        fetch = lambda: next_with_retries(client)  # noqa: E731
+    try:
+        invocation = fetch()  # init ends here, as Lambda measures it
         from lambda_streaming.runtime.loop import Runtime
 
         runtime = Runtime(client, handler, mode == BUFFERED, logging_setup, multi_concurrent)
         runtime.serve(invocation)
-        runtime.serve_forever()
+        runtime.serve_forever(fetch)
     except (OSError, RuntimeApiError) as exc:
         from lambda_streaming.runtime.failures import error_document
 

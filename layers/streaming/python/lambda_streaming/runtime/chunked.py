@@ -16,6 +16,7 @@ from lambda_streaming.runtime.api import (
     PREFIX,
     _expect_accepted,
     _header_safe,
+    error_type_field,
 )
 from lambda_streaming.runtime.stream import StreamBrokenError
 
@@ -105,12 +106,8 @@ class ChunkedPost:
                 self._write((b"%x\r\n" % len(data), data, CRLF))
             return
         parts = chunks(pieces)
-        if not self.committed:
-            parts.insert(0, self._head())
-            self._write(parts, head=True)
-            self.committed = True  # only now: had that write failed, /error could still tell
-        elif parts:
-            self._write(parts)
+        if parts or not self.committed:
+            self._put(parts)
 
     def finish(self, error: ErrorDocument | None = None, last: Sequence[bytes] = ()) -> None:
         """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing.
@@ -126,23 +123,23 @@ class ChunkedPost:
             import base64
 
             encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
-            # A class name may be any Unicode identifier; a header carries Latin-1 only (the
-            # body, base64, keeps the real name). As RuntimeApiClient._error_type does it.
-            error_type = _header_safe(str(error.get("errorType") or "Unhandled"))
             trailers = [
-                (ERROR_TYPE_HEADER, error_type.encode("latin-1", "replace").decode("latin-1")),
+                (ERROR_TYPE_HEADER, error_type_field(error)),
                 (ERROR_BODY_TRAILER, encoded.decode("ascii")),
             ]
         parts = chunks(last) if last else []
         parts.append(last_chunk(trailers))
-        if self.committed:
-            self._write(parts)
-        else:
-            parts.insert(0, self._head())
-            self._write(parts, head=True)
-            self.committed = True
+        self._put(parts)
         status, _, reply = self._client._read_response(self._path)
         _expect_accepted(self._path, status, reply)
+
+    def _put(self, parts: list[bytes]) -> None:
+        """Write ``parts``, after the head if it has not left yet."""
+        if self.committed:
+            self._write(parts)
+            return
+        self._write([self._head(), *parts], head=True)
+        self.committed = True  # only now: had that write failed, /error could still tell
 
     def _write(self, parts: Sequence[bytes], head: bool = False) -> None:
         try:

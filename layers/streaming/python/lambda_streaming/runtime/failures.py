@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     from lambda_streaming.runtime.errors import ErrorDocument
     from lambda_streaming.runtime.logs import FramedSink, StdoutSink
 
+# Logged before an init error, word for word as the stock client (awslambdaric lambda_literals),
+# so alarms and Logs Insights queries written for the managed runtime still match.
+UNHANDLED_AT_INIT_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function "
+    "change, or can be applied automatically. To determine if the runtime has been updated, "
+    "check the runtime version in the INIT_START log entry. If this error correlates with a "
+    "change in the runtime version, you may be able to mitigate this error by temporarily "
+    "rolling back to the previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _NBSP = "\u00a0"  # the stock client indents stack traces with it, so CloudWatch keeps the spaces
 

@@ -47,14 +47,10 @@ class Runtime:
         self._logs = logs
         self._loop: Any = None  # asyncio imported only when a handler needs it
 
-    def serve_forever(self) -> None:
-        if self._multi_concurrent:
-            from lambda_streaming.runtime.workers import next_with_retries
-
-            while True:
-                self.serve(next_with_retries(self._client))
+    def serve_forever(self, fetch: Callable[[], Invocation]) -> None:
+        """Serve what ``fetch`` (``next``, or a worker's retrying one) hands over, for ever."""
         while True:
-            self.serve(self._client.next())
+            self.serve(fetch())
 
     def serve(self, invocation: Invocation) -> None:
         logs.request_id = invocation.request_id
