@@ -8,8 +8,9 @@ cookies and client addresses work as they do behind a server.
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import quote, unquote, urlencode
+
+from lambda_streaming.http.request import FUNCTION_URL, event_body, event_version
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,16 +39,13 @@ def request_from_event(event: Any) -> Request:
     if not isinstance(event, dict):
         kind = type(event).__name__
         raise BadEvent(f"an ASGI app needs an HTTP event (a JSON object), got {kind}")
+    try:
+        version = event_version(event)
+    except ValueError as exc:
+        raise BadEvent(str(exc)) from None
     context = event.get("requestContext")
     context = context if isinstance(context, dict) else {}
-    if event.get("version") == "2.0" and isinstance(context.get("http"), dict):
-        return _from_v2(event, context)
-    if "httpMethod" in event:
-        return _from_v1(event, context)
-    raise BadEvent(
-        "not a Function URL (payload 2.0) or API Gateway REST proxy (payload 1.0) event: "
-        "expected version 2.0 with requestContext.http, or httpMethod"
-    )
+    return _from_v2(event, context) if version == FUNCTION_URL else _from_v1(event, context)
 
 
 def _from_v2(event: dict[str, Any], context: dict[str, Any]) -> Request:
@@ -204,14 +202,7 @@ def _bytes(text: str) -> bytes:
 
 
 def _body(event: dict[str, Any]) -> bytes:
-    body = event.get("body")
-    if not body:
-        return b""
-    if not isinstance(body, str):
-        raise BadEvent(f"event body must be a string, got {type(body).__name__}")
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except ValueError as exc:
-            raise BadEvent(f"isBase64Encoded is true but the body is not base64: {exc}") from None
-    return body.encode("utf-8")
+    try:
+        return event_body(event)
+    except ValueError as exc:
+        raise BadEvent(str(exc)) from None

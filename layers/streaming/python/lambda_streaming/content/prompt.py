@@ -14,8 +14,6 @@ demand.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import re
@@ -23,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_streaming.http.request import event_method
+from lambda_streaming.http.request import event_body, event_method
 
 ALLOWED_METHODS = ("GET", "POST")
 _DIGITS = re.compile(r"[0-9]{1,9}")
@@ -127,16 +125,17 @@ def _method(event: Mapping[str, Any]) -> str:
 
 
 def _json_body(event: Mapping[str, Any]) -> dict[str, Any]:
-    body = event.get("body")
-    if not body:
+    if not event.get("body"):
         return {}
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise RequestError(400, "invalid_body", "The body is not valid base64.") from None
-    else:
-        raw = body.encode("utf-8", "surrogatepass")
+    try:
+        raw = event_body(event)
+    except ValueError:
+        message = (
+            "The body is not valid base64."
+            if event.get("isBase64Encoded")
+            else ("The body is not a string.")
+        )
+        raise RequestError(400, "invalid_body", message) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -87,7 +87,7 @@ class Request:
         """The request an event describes; ValueError if it is not an HTTP event or its
         base64 body is not base64."""
         version = event_version(event)
-        body = _body(event)
+        body = event_body(event)
         context = event.get("requestContext") or {}
         if version == REST_API:
             query = _pairs(event.get("multiValueQueryStringParameters"))
@@ -160,18 +160,22 @@ def _pairs(mapping: object) -> list[tuple[str, str]]:
     return pairs
 
 
-def _body(event: Mapping[str, Any]) -> bytes:
+def event_body(event: Mapping[str, Any]) -> bytes:
+    """The request body as bytes, base64 decoded when ``isBase64Encoded`` (either version).
+
+    ValueError if the body is not a string, or not base64 when it says it is.
+    """
     body = event.get("body")
     if not body:
         return b""
     if not isinstance(body, str):
-        raise ValueError("the event's body is not a string")
+        raise ValueError(f"the event's body must be a string, got {type(body).__name__}")
     if event.get("isBase64Encoded"):
         import base64
         import binascii
 
         try:
             return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("the event's body is not valid base64") from None
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"isBase64Encoded is true but the body is not base64: {exc}") from None
     return body.encode("utf-8", "surrogatepass")
