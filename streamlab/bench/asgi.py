@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from streamlab.bench import clients as runtime_clients
 from streamlab.bench import measure
 from streamlab.bench.clients import RuntimeClient, Workload
+from streamlab.bench.samples import RoundSamples
 from streamlab.emulator.invocation import BodyChunk, InvocationEnd, ResponseHead
 
 OURS, OURS_BUFFERED = "ours", "ours-buffered"
@@ -110,29 +111,14 @@ def adapters(python: str = sys.executable, *, stock: bool = True) -> list[Runtim
     return chosen
 
 
-Samples = dict[str, dict[str, list[float]]]
-
-
-@dataclass
-class AsgiBenchResult:
+@dataclass(kw_only=True)
+class AsgiBenchResult(RoundSamples):
     config: AsgiBenchConfig
     clients: Sequence[RuntimeClient]
-    samples: Samples = field(default_factory=dict)
     first_part_with_end: dict[str, bool] = field(default_factory=dict)
 
     def add(self, metric: str, key: str, value: float) -> None:
-        self.samples.setdefault(metric, {}).setdefault(key, []).append(value)
-
-    def median(self, metric: str, key: str) -> float | None:
-        values = self.samples.get(metric, {}).get(key)
-        return statistics.median(values) if values else None
-
-    def ratio(self, metric: str, key: str, other: str) -> float | None:
-        """Median of per-round ratios: noise shared by a round cancels out."""
-        mine = self.samples.get(metric, {}).get(key, [])
-        theirs = self.samples.get(metric, {}).get(other, [])
-        pairs = [a / b for a, b in zip(mine, theirs, strict=False) if b]
-        return statistics.median(pairs) if pairs else None
+        self.record(metric, key, value)
 
 
 def run_asgi_bench(
@@ -146,7 +132,7 @@ def run_asgi_bench(
 async def _run(
     clients: Sequence[RuntimeClient], config: AsgiBenchConfig, progress: Callable[[str], None]
 ) -> AsgiBenchResult:
-    result = AsgiBenchResult(config, clients)
+    result = AsgiBenchResult(config=config, clients=clients)
     json_event = function_url_event("/json")
     stream_event = function_url_event("/stream", f"parts={config.parts}&gap_ms={config.gap_ms}")
     for number in range(1, config.rounds + 1):

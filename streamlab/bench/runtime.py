@@ -10,11 +10,12 @@ import asyncio
 import dataclasses
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from streamlab.bench import measure
 from streamlab.bench.clients import STREAM_BOOTSTRAP, RuntimeClient, Workload
 from streamlab.bench.deployed import DeployedTree, deployed_tree
+from streamlab.bench.samples import RoundSamples
 
 MiB = 1024 * 1024
 NOOP_EVENT = b'{"bench": "noop"}'
@@ -38,35 +39,13 @@ class BenchConfig:
         )
 
 
-# metric name -> (client key -> one value per round)
-Samples = dict[str, dict[str, list[float]]]
-
-
-@dataclass
-class BenchResult:
+@dataclass(kw_only=True)
+class BenchResult(RoundSamples):
     config: BenchConfig
     clients: Sequence[RuntimeClient]
-    samples: Samples = field(default_factory=dict)
 
     def add(self, metric: str, client: RuntimeClient, value: float | None) -> None:
-        if value is not None:
-            self.samples.setdefault(metric, {}).setdefault(client.key, []).append(value)
-
-    def values(self, metric: str, key: str) -> list[float]:
-        return self.samples.get(metric, {}).get(key, [])
-
-    def median(self, metric: str, key: str) -> float | None:
-        values = self.values(metric, key)
-        return statistics.median(values) if values else None
-
-    def ratio(self, metric: str, key: str, other: str) -> float | None:
-        """Median of the per-round ``key`` / ``other``: noise shared by a round cancels out."""
-        pairs = [
-            a / b
-            for a, b in zip(self.values(metric, key), self.values(metric, other), strict=False)
-            if b
-        ]
-        return statistics.median(pairs) if pairs else None
+        self.record(metric, client.key, value)
 
 
 WORKLOAD_METRIC = {
@@ -87,7 +66,7 @@ def run_bench(
 async def _run(
     clients: Sequence[RuntimeClient], config: BenchConfig, progress: Callable[[str], None]
 ) -> BenchResult:
-    result = BenchResult(config, clients)
+    result = BenchResult(config=config, clients=clients)
     with deployed_tree() as tree:
         starts = cold_start_runs(clients, tree)
         for _, client in starts:  # unmeasured: fails fast with the client's log
