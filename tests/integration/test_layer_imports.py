@@ -71,7 +71,11 @@ def test_first_error_brings_traceback_and_is_reported(
     assert document["errorType"] == "ValueError"
     assert any("asked to fail" in line for line in document["stackTrace"])
     after = loaded_by(layer, layer.api.push({}), preloaded)
-    assert {"traceback", "lambda_streaming.runtime.failures"} <= after
+    assert {
+        "traceback",
+        "lambda_streaming.runtime.failures",
+        "lambda_streaming.runtime.reports",
+    } <= after
     assert "asyncio" not in after
     _, stderr = layer.stop(process)
     assert "Traceback" not in stderr  # reported, not crashed

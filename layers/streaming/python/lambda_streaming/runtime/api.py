@@ -17,20 +17,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from lambda_streaming.runtime.chunked import ChunkedPost
-    from lambda_streaming.runtime.errors import ErrorDocument
 
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
-XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
-_MAX_XRAY_CAUSE = 1 << 20  # the stock client drops a larger cause rather than send it
 _MAX_HEAD = 1 << 20
 # A keep-alive connection idle longer than this is probed before reuse: a peer may have closed
 # it meanwhile. Shorter gaps (next -> response, chunk -> chunk) skip the probe's two syscalls.
 _PROBE_AFTER_IDLE_S = 1.0
 _NEXT_PATH = PREFIX + "/invocation/next"
-_RESTORE_NEXT_PATH = PREFIX + "/restore/next"
 _ChunkedPost: type[ChunkedPost] | None = None  # set by the first RuntimeApiClient.stream()
 
 
@@ -236,39 +232,41 @@ class RuntimeApiClient:
         self._buffer.clear()
         return data
 
-    def _request(
-        self, method: str, path: str, body: bytes = b"", headers: bytes = b""
-    ) -> tuple[int, dict[str, str], bytes]:
+    def post(self, path: str, body: bytes, headers: bytes) -> None:
+        """POST ``body`` with ``headers`` (whole lines); anything but a 2xx raises."""
         head = (
-            f"{method} {path} HTTP/1.1\r\n".encode("latin-1")
+            f"POST {path} HTTP/1.1\r\n".encode("latin-1")
             + self._common
             + headers
             + b"Content-Length: %d\r\n\r\n" % len(body)
         )
         self._send((head, body) if body else (head,), may_connect=True)
-        return self._read_response(path)
+        status, _, reply = self._read_response(path)
+        _expect_accepted(path, status, reply)
 
-    def _get_request(self, path: str) -> bytes:
-        return b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n"
-
-    def _get(self, path: str, request: bytes) -> tuple[dict[str, str], bytes]:
-        """A GET that must answer 200 (``next``, ``restore/next``)."""
+    def get(self, path: str, request: bytes | None = None) -> tuple[dict[str, str], bytes]:
+        """A GET that must answer 200 (``next``, ``restore/next``); ``request``: its bytes."""
+        if request is None:
+            request = self._get_request(path)
         self._send((request,), may_connect=True)
         status, headers, body = self._read_response(path)
         if status != 200:
             raise RuntimeApiError(path, status, body)
         return headers, body
 
+    def _get_request(self, path: str) -> bytes:
+        return b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n"
+
     # --- the Runtime API ----------------------------------------------------------------------
 
     def next(self) -> Invocation:
         """Block until Lambda hands over the next event."""
-        headers, body = self._get(_NEXT_PATH, self._next_request)
+        headers, body = self.get(_NEXT_PATH, self._next_request)
         invocation = Invocation(headers, body)
         invocation_id = invocation.invocation_id
         self._echo_for = invocation.request_id
         self._echo = (
-            b"%s: %s\r\n" % (INVOCATION_ID_HEADER.encode(), _header_safe(invocation_id).encode())
+            b"%s: %s\r\n" % (INVOCATION_ID_HEADER.encode(), header_safe(invocation_id).encode())
             if invocation_id
             else b""
         )
@@ -281,47 +279,7 @@ class RuntimeApiClient:
     def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
         path = f"{PREFIX}/invocation/{request_id}/response"
         headers = f"Content-Type: {content_type}\r\n".encode("latin-1")
-        status, _, reply = self._request("POST", path, body, headers + self.echo_header(request_id))
-        _expect_accepted(path, status, reply)
-
-    def post_error(
-        self, request_id: str, document: ErrorDocument, xray_cause: str | None = None
-    ) -> None:
-        """An invocation's failure, as the stock client posts it: the X-Ray cause, and no
-        ``Lambda-Runtime-Function-Error-Type`` header (Lambda reads the type from the body)."""
-        headers = b"Content-Type: application/json\r\n" + self.echo_header(request_id)
-        if xray_cause and len(xray_cause) < _MAX_XRAY_CAUSE:
-            cause = _header_safe(xray_cause).encode("ascii", "backslashreplace")
-            headers += b"%s: %s\r\n" % (XRAY_CAUSE_HEADER.encode(), cause)
-        self._post_error(f"{PREFIX}/invocation/{request_id}/error", document, headers)
-
-    def post_init_error(self, document: ErrorDocument, error_type: str | None = None) -> None:
-        """Init failed; ``error_type`` (e.g. ``Runtime.BeforeSnapshotError``) overrides the
-        document's type in the header, as the stock client's override does."""
-        self._post_error(f"{PREFIX}/init/error", document, self._error_type(document, error_type))
-
-    def restore_next(self) -> None:
-        """SnapStart: Lambda snapshots while this is pending and answers after a restore."""
-        self._get(_RESTORE_NEXT_PATH, self._get_request(_RESTORE_NEXT_PATH))
-
-    def post_restore_error(self, document: ErrorDocument) -> None:
-        """An after-restore hook failed (SnapStart)."""
-        headers = self._error_type(document, "Runtime.AfterRestoreError")
-        self._post_error(f"{PREFIX}/restore/error", document, headers)
-
-    @staticmethod
-    def _error_type(document: ErrorDocument, override: str | None) -> bytes:
-        error_type = override or error_type_field(document)
-        return f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error_type}\r\n".encode(
-            "latin-1"
-        )
-
-    def _post_error(self, path: str, document: ErrorDocument, headers: bytes) -> None:
-        import json  # loaded by the first event anyway; not needed to reach it
-
-        body = json.dumps(document, ensure_ascii=False).encode()
-        status, _, reply = self._request("POST", path, body, headers)
-        _expect_accepted(path, status, reply)
+        self.post(path, body, headers + self.echo_header(request_id))
 
     def stream(self, request_id: str, content_type: str) -> ChunkedPost:
         """Start a streamed response (sent with its first chunk)."""
@@ -348,14 +306,6 @@ def _expect_accepted(path: str, status: int, body: bytes) -> None:
         raise RuntimeApiError(path, status, body)
 
 
-def error_type_field(document: ErrorDocument) -> str:
-    """The document's error type as a header or trailer value: one line, Latin-1 only.
-
-    A class name may be any Unicode identifier; the body (JSON) keeps the real name.
-    """
-    error_type = _header_safe(str(document.get("errorType") or "Unhandled"))
-    return error_type.encode("latin-1", "replace").decode("latin-1")
-
-
-def _header_safe(value: str) -> str:
+def header_safe(value: str) -> str:
+    """``value`` on one line: a CR or LF would end the header and break the framing."""
     return value.replace("\r", " ").replace("\n", " ")

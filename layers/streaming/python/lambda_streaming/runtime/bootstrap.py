@@ -155,20 +155,9 @@ def run(argv: list[str], multi_concurrent: bool = False) -> None:
         mode = invoke_mode(os.environ)
         handler = load_handler(handler_name)
     except Exception as exc:
-        import logging  # the init failed: cost no longer matters; the hook formats the record
+        from lambda_streaming.runtime.reports import fail_init
 
-        from lambda_streaming.runtime.failures import UNHANDLED_AT_INIT_WARNING, error_document
-
-        logging.warning(UNHANDLED_AT_INIT_WARNING)
-        document = error_document(exc)
-        logging_setup.log_error(document)
-        try:
-            client.post_init_error(document)
-        except RuntimeApiError as refused:
-            # Managed Instances: every worker reports; Lambda answers 403 to all but the first.
-            if not (multi_concurrent and refused.status == 403):
-                raise
-        sys.exit(1)
+        fail_init(exc, logging_setup, client, multi_concurrent)  # exits 1
     init_type = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
     if init_type != "on-demand":
         import lambda_streaming.runtime.loop  # noqa: F401  init runs ahead of requests: load now

@@ -15,8 +15,7 @@ from lambda_streaming.runtime.api import (
     ERROR_TYPE_HEADER,
     PREFIX,
     _expect_accepted,
-    _header_safe,
-    error_type_field,
+    header_safe,
 )
 from lambda_streaming.runtime.stream import StreamBrokenError
 
@@ -88,7 +87,7 @@ class ChunkedPost:
             + self._client._common
             + self._echo
             + _STREAMING_HEADERS
-            + f"Content-Type: {_header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
+            + f"Content-Type: {header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
         )
 
     def set_content_type(self, content_type: str) -> None:
@@ -121,6 +120,8 @@ class ChunkedPost:
         trailers: list[tuple[str, str]] = []
         if error is not None:
             import base64
+
+            from lambda_streaming.runtime.reports import error_type_field
 
             encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
             trailers = [

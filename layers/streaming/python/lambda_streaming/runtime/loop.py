@@ -135,12 +135,15 @@ class Runtime:
 
     def _fail(self, exc: Exception, invocation: Invocation, stream: ResponseStream | None) -> None:
         from lambda_streaming.runtime.failures import error_document, xray_cause  # first failure
+        from lambda_streaming.runtime.reports import post_invocation_error
 
         document = error_document(exc, invocation.request_id)
         self._logs.log_error(document)
         try:
             if stream is None or not stream.committed:
-                self._client.post_error(invocation.request_id, document, xray_cause(exc))
+                post_invocation_error(
+                    self._client, invocation.request_id, document, xray_cause(exc)
+                )
             elif not stream.ended:
                 stream._abort(document)
             # else: the response was already complete; the error is only logged

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import sys
 
+from lambda_streaming.runtime.api import PREFIX
 from lambda_streaming.runtime.failures import error_document
+from lambda_streaming.runtime.reports import post_init_error, post_restore_error
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
 AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 BEFORE_SNAPSHOT_EXIT = 64
 AFTER_RESTORE_EXIT = 65
+RESTORE_NEXT_PATH = PREFIX + "/restore/next"
 
 
 def _registries() -> tuple[list[Hook], list[Hook]]:
@@ -64,14 +67,14 @@ def on_init_complete(client: RuntimeApiClient, log_error: Callable[[ErrorDocumen
     before, after = _registries()
     try:
         run_before_snapshot(before)
-        client.restore_next()
+        client.get(RESTORE_NEXT_PATH)  # Lambda snapshots while it is pending
     except BaseException as exc:  # as the stock client's bare except: sys.exit() in a hook too
-        _fail(exc, log_error, lambda doc: client.post_init_error(doc, BEFORE_SNAPSHOT_ERROR))
+        _fail(exc, log_error, lambda doc: post_init_error(client, doc, BEFORE_SNAPSHOT_ERROR))
         sys.exit(BEFORE_SNAPSHOT_EXIT)
     try:
         run_after_restore(after)
     except BaseException as exc:
-        _fail(exc, log_error, client.post_restore_error)
+        _fail(exc, log_error, lambda doc: post_restore_error(client, doc))
         sys.exit(AFTER_RESTORE_EXIT)
 
 
