@@ -3,8 +3,10 @@
 Run as a script (``python minimal_client.py``), not imported: it must start and loop with
 as little work as possible, so that what the bench shows for it is the Runtime API
 server's cost, not a client's. It does what a runtime must and nothing more: one
-keep-alive socket, pre-built request bytes, no JSON except to read the bulk workload's
-size. It trusts the server (it is only ever pointed at ours) and exits on any surprise.
+keep-alive socket, pre-built request bytes, ``next`` sent behind each result as our runtime
+sends it (HTTP/1.1 pipelining: one round trip per invocation), no JSON except to read the
+bulk workload's size. It trusts the server (it is only ever pointed at ours) and exits on
+any surprise.
 
 ``_HANDLER`` picks the answer: ``buffered`` (a small JSON result), ``streamed`` (one tiny
 chunk) or ``bulk`` (``event["total"]`` bytes in ``event["piece"]``-byte chunks).
@@ -73,8 +75,8 @@ def main() -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     next_request = f"GET {NEXT_PATH} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     buffer = bytearray()
-    while True:
-        sock.sendall(next_request)
+    sock.sendall(next_request)
+    while True:  # each result carries the next ``next`` behind it (HTTP/1.1 pipelining)
         head, event = _read_response(sock, buffer)
         request_id = _header(head, b"lambda-runtime-aws-request-id").decode()
         if mode == "buffered":
@@ -85,9 +87,10 @@ def main() -> None:
                     f"Content-Length: {len(RESULT)}\r\n\r\n"
                 ).encode()
                 + RESULT
+                + next_request
             )
         elif mode == "streamed":
-            sock.sendall(_streamed_head(host, request_id) + b"2\r\nok\r\n0\r\n\r\n")
+            sock.sendall(_streamed_head(host, request_id) + b"2\r\nok\r\n0\r\n\r\n" + next_request)
         else:
             spec = json.loads(event)
             total, piece_size = int(spec["total"]), int(spec["piece"])
@@ -98,7 +101,7 @@ def main() -> None:
                 sock.sendall(piece)
             if rest:
                 sock.sendall(f"{rest:x}\r\n".encode() + b"x" * rest + b"\r\n")
-            sock.sendall(b"0\r\n\r\n")
+            sock.sendall(b"0\r\n\r\n" + next_request)
         _read_response(sock, buffer)
 
 

@@ -150,6 +150,9 @@ def test_rejected_response_is_survived(layer: LayerHarness) -> None:
     layer.api.status_for.clear()
     second = layer.api.push({"n": 2})
     assert layer.api.result(second).json()["echo"] == {"n": 2}
+    # Lambda ended the refused invocation itself: nothing more is posted for it (the next
+    # request was already out behind the result)
+    assert [r.kind for r in layer.api.received if r.request_id == first] == ["response"]
 
 
 REST_EVENT = {

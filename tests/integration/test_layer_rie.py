@@ -126,6 +126,34 @@ def test_classic_mode_accepts_the_stream_and_returns_prelude_and_body(tmp_path: 
     assert response.content == prelude + NULS + b"hello world"
 
 
+def test_classic_mode_serves_every_ending_from_one_runtime(tmp_path: Path) -> None:
+    """The runtime asks for ``next`` behind each result (HTTP/1.1 pipelining): AWS's Runtime API
+    must answer after a streamed body, an ``/error`` and error trailers alike, and the same
+    process must serve every invocation."""
+    rie = rie_binary()
+    port = free_port()
+    command = [
+        str(rie),
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{free_port()}",
+        str(STREAM_BOOTSTRAP),
+        sys.executable,
+        "/var/runtime/bootstrap.py",
+    ]
+    env = clean_env(_HANDLER="streaming.as_asked", LAMBDA_TASK_ROOT=str(HANDLERS))
+    events = [{"n": 1}, {"n": 2, "fail": "before"}, {"n": 3}, {"n": 4, "fail": "after"}, {"n": 5}]
+    with running(command, env, tmp_path / "rie.log"):
+        answers = [invoke(port, event, timeout=10) for event in events]
+    assert all(answer.status_code == 200 for answer in answers)
+    assert answers[1].json()["errorType"] == "ValueError"
+    # the RIE keeps the bytes before an error in the trailers (a caller of AWS sees them too)
+    bodies = [answers[i].content.decode() for i in (0, 2, 3, 4)]
+    assert [body.split(":")[0] for body in bodies] == ["1", "3", "4", "5"]
+    assert len({body.split(":")[1] for body in bodies}) == 1  # one runtime process
+
+
 def test_classic_mode_reports_an_error_exactly_as_for_the_stock_client(tmp_path: Path) -> None:
     pytest.importorskip("awslambdaric")
     rie = rie_binary()

@@ -34,6 +34,36 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
+def test_next_goes_out_behind_every_result(layer: LayerHarness) -> None:
+    """HTTP/1.1 pipelining: after a streamed body, an ``/error`` or error trailers, the runtime's
+    ``next`` arrives on the same connection before that result was answered (one round trip per
+    invocation, not two), and reading the 202 first still serves the next event."""
+    layer.start("streaming.as_asked")
+    events = [{"n": 1}, {"n": 2, "fail": "before"}, {"n": 3, "fail": "after"}, {"n": 4}]
+    results = [layer.api.result(layer.api.push(event)) for event in events]
+    assert [r.kind for r in results] == ["response", "error", "response", "response"]
+    assert results[2].trailers and results[3].body.startswith(b"4:")
+    nexts = layer.api.wait_count("next", len(results) + 1)
+    for result, following in zip(results, nexts[1:], strict=True):
+        assert following.connection == result.connection
+        assert following.started < result.answered, result.kind
+
+
+def test_next_lost_with_a_closed_connection_is_asked_again(layer: LayerHarness) -> None:
+    """A Runtime API that closes the connection after a result leaves the pipelined ``next``
+    unanswered: the runtime asks again on a new connection instead of giving up."""
+    layer.api.close_after.add("response")
+    layer.start("streaming.as_asked")
+    first = layer.api.result(layer.api.push({"n": 1}))
+    second = layer.api.result(layer.api.push({"n": 2}))
+    assert second.body.startswith(b"2:")
+    assert second.connection != first.connection
+    # the server never read the pipelined next on the first connection; the runtime's retry
+    # is the next request it saw
+    asked = [r.connection for r in layer.api.received if r.kind == "next"]
+    assert asked[:2] == [first.connection, second.connection]
+
+
 def test_http_stream_exact_bytes(layer: LayerHarness) -> None:
     request_id, got = invoke(layer, "streaming.http")
     prelude = (

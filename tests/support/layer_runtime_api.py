@@ -39,6 +39,7 @@ class Received:
     data_events: list[tuple[float, bytes]] = field(default_factory=list)  # (arrival, data)
     trailers: list[tuple[str, str]] = field(default_factory=list)
     ended: float = 0.0
+    answered: float = 0.0  # time.monotonic() once its reply was sent (0: not yet)
 
     def header(self, name: str) -> str | None:
         values = [v for k, v in self.headers if k.lower() == name.lower()]
@@ -99,6 +100,8 @@ class RecordingRuntimeApi:
         self.reset_response_for: set[str] = set()
         # request ids whose connection is reset shortly after ``next`` handed them over
         self.reset_after_next_for: set[str] = set()
+        # kinds after whose reply the server closes the connection (FIN), unread bytes and all
+        self.close_after: set[str] = set()
         self.garbage: list[bytes] = []  # raw bytes of anything h11 refused as HTTP
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -173,6 +176,17 @@ class RecordingRuntimeApi:
             found = find()
             assert found is not None
             return found
+
+    def wait_count(self, kind: str, count: int, timeout: float = 10) -> list[Received]:
+        """The requests of ``kind`` once ``count`` of them have arrived (heads at least)."""
+
+        def found() -> list[Received]:
+            return [r for r in self.received if r.kind == kind]
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(found()) >= count, timeout):
+                raise TimeoutError(f"{len(found())} of {count} {kind} within {timeout}s")
+            return found()
 
     def first_byte(self, request_id: str, kind: str = "response", timeout: float = 10) -> Received:
         """The request as soon as its head has arrived (body may still be streaming)."""
@@ -252,13 +266,18 @@ class RecordingRuntimeApi:
                         current.trailers = [
                             (k.decode(), v.decode()) for k, v in event.headers.raw_items()
                         ]
-                        current.raw = bytes(raw)
+                        # what came after this request (a pipelined next) is the next one's
+                        leftover = conn.trailing_data[0]
+                        current.raw = bytes(raw[: len(raw) - len(leftover)])
                         current.body = b"".join(body_parts)
                         body_parts.clear()
                         current.ended = arrived
-                        raw.clear()
+                        raw = bytearray(leftover)
                         self._changed.notify_all()
                     if not self._answer(sock, conn, current):
+                        return
+                    if current.kind in self.close_after:
+                        _close_gracefully(sock)
                         return
                     conn.start_next_cycle()
                     current = None
@@ -298,6 +317,9 @@ class RecordingRuntimeApi:
             body = b'{"status":"OK"}\n' if status == 202 else b'{"errorType":"Test.Rejected"}'
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             self._send(sock, conn, status, headers, body)
+        with self._changed:
+            request.answered = time.monotonic()
+            self._changed.notify_all()
         return True
 
     def _status(self, kind: str, default: int) -> int:
@@ -345,6 +367,15 @@ def _alive(sock: socket.socket) -> bool:
         return True
     except OSError:
         return False
+
+
+def _close_gracefully(sock: socket.socket) -> None:
+    """FIN after the reply, then wait for the peer to close: an RST would discard the reply."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(5)
+        while sock.recv(65536):
+            pass
 
 
 def _reset(sock: socket.socket) -> None:

@@ -95,6 +95,9 @@ class RuntimeApiClient:
         # uses it to catch a result sent for the wrong invocation).
         self._echo_for = ""
         self._echo = b""
+        # A ``next`` went out right behind the last result (``send_last``): its reply is the next
+        # thing on the wire, so no other request may go out before ``next()`` has read it.
+        self.next_pending = False
 
     # --- connection -------------------------------------------------------------------------
 
@@ -133,6 +136,7 @@ class RuntimeApiClient:
             self._sock.close()
         self._sock = None
         self._buffer.clear()
+        self.next_pending = False  # it went down with the connection: next() sends it again
 
     def _send(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
         """Write all buffers in one system call where the kernel takes them (no copies).
@@ -140,6 +144,8 @@ class RuntimeApiClient:
         ``may_connect``: the parts start with a request head, so a closed connection may be
         reopened; anything else (a chunk of a body under way) must fail instead.
         """
+        if may_connect and self.next_pending:
+            raise RuntimeError("a request was sent before the pending next was answered")
         sock = self._connection(may_connect)
         self._idle_since = None
         try:
@@ -155,6 +161,16 @@ class RuntimeApiClient:
         except OSError:
             self.close()
             raise
+
+    def send_last(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
+        """Send a result's last bytes with the ``next`` request right behind them.
+
+        HTTP/1.1 pipelining (RFC 9112 section 9.3.2): the Runtime API answers a connection's
+        requests in order, so the next event follows the result's 202 without the round trip
+        a separate ``next`` would cost; Lambda sees the runtime ready the moment the result ends.
+        """
+        self._send((*parts, self._next_request), may_connect)
+        self.next_pending = True
 
     def _fill(self) -> None:
         assert self._sock is not None
@@ -232,15 +248,22 @@ class RuntimeApiClient:
         self._buffer.clear()
         return data
 
-    def post(self, path: str, body: bytes, headers: bytes) -> None:
-        """POST ``body`` with ``headers`` (whole lines); anything but a 2xx raises."""
+    def post(self, path: str, body: bytes, headers: bytes, ends_invocation: bool = False) -> None:
+        """POST ``body`` with ``headers`` (whole lines); anything but a 2xx raises.
+
+        ``ends_invocation``: the invocation's result, so ``next`` goes out behind it.
+        """
         head = (
             f"POST {path} HTTP/1.1\r\n".encode("latin-1")
             + self._common
             + headers
             + b"Content-Length: %d\r\n\r\n" % len(body)
         )
-        self._send((head, body) if body else (head,), may_connect=True)
+        parts = (head, body) if body else (head,)
+        if ends_invocation:
+            self.send_last(parts, may_connect=True)
+        else:
+            self._send(parts, may_connect=True)
         status, _, reply = self._read_response(path)
         _expect_accepted(path, status, reply)
 
@@ -260,8 +283,18 @@ class RuntimeApiClient:
     # --- the Runtime API ----------------------------------------------------------------------
 
     def next(self) -> Invocation:
-        """Block until Lambda hands over the next event."""
-        headers, body = self.get(_NEXT_PATH, self._next_request)
+        """Block until Lambda hands over the next event (asked for already after a result)."""
+        if not self.next_pending:
+            headers, body = self.get(_NEXT_PATH, self._next_request)
+        else:
+            self.next_pending = False
+            try:
+                status, headers, body = self._read_response(_NEXT_PATH)
+            except ConnectionError:  # closed before answering it: ask again, as RFC 9112 says
+                headers, body = self.get(_NEXT_PATH, self._next_request)
+            else:
+                if status != 200:
+                    raise RuntimeApiError(_NEXT_PATH, status, body)
         invocation = Invocation(headers, body)
         invocation_id = invocation.invocation_id
         self._echo_for = invocation.request_id
@@ -279,7 +312,7 @@ class RuntimeApiClient:
     def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
         path = f"{PREFIX}/invocation/{request_id}/response"
         headers = f"Content-Type: {content_type}\r\n".encode("latin-1")
-        self.post(path, body, headers + self.echo_header(request_id))
+        self.post(path, body, headers + self.echo_header(request_id), ends_invocation=True)
 
     def stream(self, request_id: str, content_type: str) -> ChunkedPost:
         """Start a streamed response (sent with its first chunk)."""

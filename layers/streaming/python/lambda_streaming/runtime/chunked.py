@@ -130,21 +130,22 @@ class ChunkedPost:
             ]
         parts = chunks(last) if last else []
         parts.append(last_chunk(trailers))
-        self._put(parts)
+        self._put(parts, ends=True)
         status, _, reply = self._client._read_response(self._path)
         _expect_accepted(self._path, status, reply)
 
-    def _put(self, parts: list[bytes]) -> None:
-        """Write ``parts``, after the head if it has not left yet."""
+    def _put(self, parts: list[bytes], ends: bool = False) -> None:
+        """Write ``parts``, after the head if it has not left yet; ``ends``: the body's end."""
         if self.committed:
-            self._write(parts)
+            self._write(parts, ends=ends)
             return
-        self._write([self._head(), *parts], head=True)
+        self._write([self._head(), *parts], head=True, ends=ends)
         self.committed = True  # only now: had that write failed, /error could still tell
 
-    def _write(self, parts: Sequence[bytes], head: bool = False) -> None:
+    def _write(self, parts: Sequence[bytes], head: bool = False, ends: bool = False) -> None:
+        send = self._client.send_last if ends else self._client._send  # next goes behind the end
         try:
-            self._client._send(parts, may_connect=head)  # only the head may open a connection
+            send(parts, may_connect=head)  # only the head may open a connection
         except OSError as exc:
             self.finished = True
             raise StreamBrokenError(f"the Runtime API connection broke mid-stream: {exc}") from exc

@@ -140,7 +140,9 @@ class Runtime:
         document = error_document(exc, invocation.request_id)
         self._logs.log_error(document)
         try:
-            if stream is None or not stream.committed:
+            if self._client.next_pending:
+                pass  # the result went out and was refused: Lambda ended the invocation; logged
+            elif stream is None or not stream.committed:
                 post_invocation_error(
                     self._client, invocation.request_id, document, xray_cause(exc)
                 )

@@ -39,20 +39,21 @@ def post_invocation_error(
     if xray_cause and len(xray_cause) < _MAX_XRAY_CAUSE:
         cause = header_safe(xray_cause).encode("ascii", "backslashreplace")
         headers += b"%s: %s\r\n" % (XRAY_CAUSE_HEADER.encode(), cause)
-    _post(client, f"{PREFIX}/invocation/{request_id}/error", document, headers)
+    path = f"{PREFIX}/invocation/{request_id}/error"
+    client.post(path, _json(document), headers, ends_invocation=True)
 
 
 def post_init_error(
     client: RuntimeApiClient, document: ErrorDocument, error_type: str | None = None
 ) -> None:
     """Init failed; ``error_type`` overrides the document's type in the header."""
-    _post(client, f"{PREFIX}/init/error", document, _typed(document, error_type))
+    client.post(f"{PREFIX}/init/error", _json(document), _typed(document, error_type))
 
 
 def post_restore_error(client: RuntimeApiClient, document: ErrorDocument) -> None:
     """An after-restore hook failed (SnapStart)."""
     headers = _typed(document, "Runtime.AfterRestoreError")
-    _post(client, f"{PREFIX}/restore/error", document, headers)
+    client.post(f"{PREFIX}/restore/error", _json(document), headers)
 
 
 def fail_init(
@@ -91,5 +92,5 @@ def _typed(document: ErrorDocument, override: str | None) -> bytes:
     )
 
 
-def _post(client: RuntimeApiClient, path: str, document: ErrorDocument, headers: bytes) -> None:
-    client.post(path, json.dumps(document, ensure_ascii=False).encode(), headers)
+def _json(document: ErrorDocument) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode()
