@@ -79,6 +79,16 @@ def test_json_route_payload_2_and_1_with_root_path_and_query(layer: LayerHarness
     }
 
 
+def test_background_task_runs_before_next(layer: LayerHarness) -> None:
+    """The response ends when the app sends it; the invocation (``next``) only once the app's
+    background tasks are done, so Lambda cannot freeze them half-way."""
+    start(layer, "fastapi_app")
+    got = call(layer, ev.v2("GET", "/background", "seconds=0.3"))
+    assert split(got)[1] == b'{"queued":true}'
+    following = layer.api.wait_count("next", 2)[1]
+    assert following.started - got.ended >= 0.25
+
+
 @pytest.mark.parametrize("make", [ev.v2, ev.v1], ids=["2.0", "1.0"])
 def test_post_body_base64_decoded(layer: LayerHarness, make: Any) -> None:
     start(layer, "fastapi_app")

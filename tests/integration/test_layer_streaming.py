@@ -49,6 +49,41 @@ def test_next_goes_out_behind_every_result(layer: LayerHarness) -> None:
         assert following.started < result.answered, result.kind
 
 
+def test_work_after_an_early_end_comes_before_next(layer: LayerHarness) -> None:
+    """Lambda may freeze the environment once ``next`` arrives: after a handler's own
+    ``end()``, ``next`` waits for the handler to return."""
+    layer.start("streaming.ends_then_works")
+    result = layer.api.result(layer.api.push({"work": 0.3}))
+    assert result.body == b"done"
+    following = layer.api.wait_count("next", 2)[1]
+    assert following.started - result.ended >= 0.25
+
+
+def test_failure_after_an_early_end_is_logged_and_the_runtime_serves_on(
+    layer: LayerHarness,
+) -> None:
+    process = layer.start("streaming.ends_then_raises")
+    first = layer.api.push({})
+    assert layer.api.result(first).body == b"whole"
+    second = layer.api.push({})
+    assert layer.api.result(second).body == b"whole"
+    assert [r.kind for r in layer.api.received if r.request_id == first] == ["response"]
+    stdout, _ = layer.stop(process)
+    assert stdout.count("[ERROR] ValueError: failed after the response was complete") == 2
+
+
+def test_refused_early_ended_stream_is_logged_and_the_runtime_serves_on(
+    layer: LayerHarness,
+) -> None:
+    layer.api.status_sequence["response"] = [413]
+    process = layer.start("streaming.ends_then_works")
+    layer.api.result(layer.api.push({"work": 0}))
+    following = layer.api.push({"work": 0})
+    assert layer.api.result(following).body == b"done"
+    stdout, _ = layer.stop(process)
+    assert "RuntimeApiError" in stdout and "answered 413" in stdout
+
+
 def test_next_lost_with_a_closed_connection_is_asked_again(layer: LayerHarness) -> None:
     """A Runtime API that closes the connection after a result leaves the pipelined ``next``
     unanswered: the runtime asks again on a new connection instead of giving up."""

@@ -33,7 +33,9 @@ class MemorySink:
         self.committed = True
         self.sends.append(tuple(pieces))
 
-    def finish(self, error: dict[str, Any] | None = None, last: Any = ()) -> None:
+    def finish(
+        self, error: dict[str, Any] | None = None, last: Any = (), ends_invocation: bool = False
+    ) -> None:
         if last:  # sent with the end in one go; recorded like any send
             self.send(last)
         self.finished.append(error)

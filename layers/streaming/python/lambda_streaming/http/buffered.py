@@ -43,7 +43,12 @@ class BufferedSink:
         for piece in pieces:
             self._data += piece
 
-    def finish(self, error: dict[str, Any] | None = None, last: Sequence[bytes] = ()) -> None:
+    def finish(
+        self,
+        error: dict[str, Any] | None = None,
+        last: Sequence[bytes] = (),
+        ends_invocation: bool = False,
+    ) -> None:
         if error is not None:
             raise AssertionError("a buffered response reports errors through /error")
         self.send(last)
@@ -54,7 +59,7 @@ class BufferedSink:
         # Only now: a failure building the result above still goes to /error. From here the
         # result is Lambda's (a failed post is reported as for any buffered result).
         self.committed = True
-        self._client.post_response(self._request_id, body, "application/json")
+        self._client.post_response(self._request_id, body, "application/json", ends_invocation)
 
 
 def function_url_result(data: bytes, content_type: str) -> dict[str, Any]:

@@ -98,6 +98,9 @@ class RuntimeApiClient:
         # A ``next`` went out right behind the last result (``send_last``): its reply is the next
         # thing on the wire, so no other request may go out before ``next()`` has read it.
         self.next_pending = False
+        # A stream the handler ended itself: its reply is read once the handler returns
+        # (``end_invocation``), so the handler's code after ``end()`` never waits for it.
+        self._owed_reply: str | None = None
 
     # --- connection -------------------------------------------------------------------------
 
@@ -137,6 +140,7 @@ class RuntimeApiClient:
         self._sock = None
         self._buffer.clear()
         self.next_pending = False  # it went down with the connection: next() sends it again
+        self._owed_reply = None
 
     def _send(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
         """Write all buffers in one system call where the kernel takes them (no copies).
@@ -144,8 +148,8 @@ class RuntimeApiClient:
         ``may_connect``: the parts start with a request head, so a closed connection may be
         reopened; anything else (a chunk of a body under way) must fail instead.
         """
-        if may_connect and self.next_pending:
-            raise RuntimeError("a request was sent before the pending next was answered")
+        if may_connect and (self.next_pending or self._owed_reply):
+            raise RuntimeError("a request was sent before the replies owed were read")
         sock = self._connection(may_connect)
         self._idle_since = None
         try:
@@ -167,10 +171,30 @@ class RuntimeApiClient:
 
         HTTP/1.1 pipelining (RFC 9112 section 9.3.2): the Runtime API answers a connection's
         requests in order, so the next event follows the result's 202 without the round trip
-        a separate ``next`` would cost; Lambda sees the runtime ready the moment the result ends.
+        a separate ``next`` would cost. Only once the function's code is done: Lambda counts
+        ``next`` as the invocation's end and may freeze the environment from then on, so work
+        after an early ``end()`` (or an ASGI app's background tasks) must come first.
         """
         self._send((*parts, self._next_request), may_connect)
         self.next_pending = True
+
+    def owe_reply(self, path: str) -> None:
+        """The request to ``path`` is sent whole; its reply is read by ``end_invocation``."""
+        self._owed_reply = path
+
+    @property
+    def reply_owed(self) -> bool:
+        return self._owed_reply is not None
+
+    def end_invocation(self) -> None:
+        """The function's code is done: ``next`` goes out, then the reply its result still owes
+        is read (a refusal raises ``RuntimeApiError``; the event stays for ``next()``)."""
+        path, self._owed_reply = self._owed_reply, None
+        if path is None:
+            return
+        self.send_last(())  # on the result's connection, whose reply is still on its way
+        status, _, reply = self._read_response(path)
+        _expect_accepted(path, status, reply)
 
     def _fill(self) -> None:
         assert self._sock is not None
@@ -309,10 +333,12 @@ class RuntimeApiClient:
         """The invocation id header line for a result of ``request_id`` (empty if none)."""
         return self._echo if request_id == self._echo_for else b""
 
-    def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
+    def post_response(
+        self, request_id: str, body: bytes, content_type: str, ends_invocation: bool = False
+    ) -> None:
         path = f"{PREFIX}/invocation/{request_id}/response"
         headers = f"Content-Type: {content_type}\r\n".encode("latin-1")
-        self.post(path, body, headers + self.echo_header(request_id), ends_invocation=True)
+        self.post(path, body, headers + self.echo_header(request_id), ends_invocation)
 
     def stream(self, request_id: str, content_type: str) -> ChunkedPost:
         """Start a streamed response (sent with its first chunk)."""

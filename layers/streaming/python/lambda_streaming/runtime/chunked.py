@@ -108,11 +108,18 @@ class ChunkedPost:
         if parts or not self.committed:
             self._put(parts)
 
-    def finish(self, error: ErrorDocument | None = None, last: Sequence[bytes] = ()) -> None:
+    def finish(
+        self,
+        error: ErrorDocument | None = None,
+        last: Sequence[bytes] = (),
+        ends_invocation: bool = False,
+    ) -> None:
         """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing.
 
         ``last``: pieces still to send as chunks, in the same system call as the end (a
         response known whole at once costs one write, as a buffered result does).
+        ``ends_invocation``: the handler is done, so ``next`` goes out behind the end; else
+        the reply is left for ``RuntimeApiClient.end_invocation`` to read.
         """
         if self.finished:
             return
@@ -130,12 +137,15 @@ class ChunkedPost:
             ]
         parts = chunks(last) if last else []
         parts.append(last_chunk(trailers))
-        self._put(parts, ends=True)
+        self._put(parts, ends=ends_invocation)
+        if not ends_invocation:  # the handler's own end(): its code goes on without waiting
+            self._client.owe_reply(self._path)
+            return
         status, _, reply = self._client._read_response(self._path)
         _expect_accepted(self._path, status, reply)
 
     def _put(self, parts: list[bytes], ends: bool = False) -> None:
-        """Write ``parts``, after the head if it has not left yet; ``ends``: the body's end."""
+        """Write ``parts``, after the head if it has not left yet; ``ends``: with ``next``."""
         if self.committed:
             self._write(parts, ends=ends)
             return

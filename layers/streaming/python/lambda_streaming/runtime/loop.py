@@ -98,17 +98,33 @@ class Runtime:
             elif stream is None and self._streaming:
                 stream = self._new_stream(invocation.request_id, event)
             if stream is not None:
-                stream.end()
+                stream._end(None, ends_invocation=True)
             else:
                 body, content_type = _marshal(result)
                 try:
-                    self._client.post_response(invocation.request_id, body, content_type)
+                    self._client.post_response(
+                        invocation.request_id, body, content_type, ends_invocation=True
+                    )
                 except (OSError, RuntimeApiError) as exc:
                     if not self._multi_concurrent:
                         raise
                     _warn_and_go_on(exc)
         except Exception as exc:
             self._fail(exc, invocation, stream)
+        if self._client.reply_owed:  # the handler ended its stream itself, then returned
+            self._end_invocation(invocation)
+
+    def _end_invocation(self, invocation: Invocation) -> None:
+        """Ask for ``next`` and read the reply an early-ended stream still owes."""
+        try:
+            self._client.end_invocation()
+        except (OSError, RuntimeApiError) as exc:
+            if self._multi_concurrent:
+                _warn_and_go_on(exc)
+                return
+            from lambda_streaming.runtime.failures import error_document
+
+            self._logs.log_error(error_document(exc, invocation.request_id))
 
     def _new_stream(self, request_id: str, event: Any) -> ResponseStream:
         if self._buffered:

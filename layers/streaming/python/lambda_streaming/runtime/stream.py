@@ -23,7 +23,10 @@ if TYPE_CHECKING:
         def set_content_type(self, content_type: str) -> None: ...
         def send(self, pieces: Sequence[bytes]) -> None: ...
         def finish(
-            self, error: dict[str, Any] | None = None, last: Sequence[bytes] = ()
+            self,
+            error: dict[str, Any] | None = None,
+            last: Sequence[bytes] = (),
+            ends_invocation: bool = False,
         ) -> None: ...
 
     class Prelude(Protocol):
@@ -119,7 +122,14 @@ class ResponseStream:
         """Nothing to do: writes are never buffered. Present so print(file=stream) works."""
 
     def end(self, data: str | bytes | None = None) -> None:
-        """Finish the response. Called for you when the handler returns; safe to repeat."""
+        """Finish the response. Called for you when the handler returns; safe to repeat.
+
+        Code after it still runs within the invocation, as after Node's ``end()``.
+        """
+        self._end(data, ends_invocation=False)
+
+    def _end(self, data: str | bytes | None, ends_invocation: bool) -> None:
+        """``ends_invocation``: the handler has returned (the runtime's own end)."""
         last: tuple[bytes, ...] = (bytes(_as_bytes(data, "end")),) if data else ()
         with self._lock:
             if self._ended:
@@ -127,13 +137,13 @@ class ResponseStream:
             if not self._started:
                 last = self._with_prelude(last[0] if last else b"")
             self._ended = True
-            self._sink.finish(None, last)  # the last bytes and the end in one go
+            self._sink.finish(None, last, ends_invocation)  # the last bytes and the end at once
 
     def _abort(self, error: dict[str, Any]) -> None:
         """End the body reporting ``error`` (the runtime's path for a failure mid-stream)."""
         with self._lock:
             self._ended = True
-            self._sink.finish(error)
+            self._sink.finish(error, (), True)
 
     def _use_prelude(self, prelude: Prelude) -> None:
         """Send ``prelude`` ahead of the body; the stream's own type becomes the prelude's."""
