@@ -52,6 +52,21 @@ def test_plain_streaming_handler_loads_nothing_costly(
     assert loaded_by(layer, layer.api.push({}), preloaded) == set()
 
 
+def test_plain_result_compiles_no_stream_module(layer: LayerHarness) -> None:
+    """A handler returning a plain result (as on the stock runtime) gets it posted; the
+    stream, its chunked framing and the HTTP side are never compiled."""
+    layer.start("stock_style.plain_result")
+    result = layer.api.result(layer.api.push({}))
+    assert result.kind == "response"
+    loaded = set(result.json()["loaded"])
+    assert "lambda_streaming.runtime.results" in loaded
+    assert not loaded & {
+        "lambda_streaming.runtime.stream",
+        "lambda_streaming.runtime.chunked",
+        "lambda_streaming.http",
+    }
+
+
 def test_first_coroutine_brings_asyncio_and_works(layer: LayerHarness, preloaded: set[str]) -> None:
     layer.start("imports_app.coroutine")
     # asyncio brings what it imports itself (on 3.11: logging, traceback, ast), nothing more

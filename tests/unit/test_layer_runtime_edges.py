@@ -39,10 +39,10 @@ def listener() -> socket.socket:
 def test_only_a_request_head_may_open_a_connection(listener: socket.socket) -> None:
     client = RuntimeApiClient(f"127.0.0.1:{listener.getsockname()[1]}")
     with pytest.raises(ConnectionError):
-        client._send((b"b\r\nafter-error\r\n",))  # a chunk with no connection under it
+        client.send((b"b\r\nafter-error\r\n",))  # a chunk with no connection under it
     with pytest.raises(TimeoutError):
         listener.accept()  # nothing connected
-    client._send((b"GET / HTTP/1.1\r\n\r\n",), may_connect=True)
+    client.send((b"GET / HTTP/1.1\r\n\r\n",), may_connect=True)
     listener.accept()[0].close()
     client.close()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 from lambda_streaming.http.stream import DELIMITER, HTTP_INTEGRATION_CONTENT_TYPE
+from lambda_streaming.runtime.results import post_response
 from lambda_streaming.runtime.stream import DEFAULT_CONTENT_TYPE
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
@@ -59,7 +60,7 @@ class BufferedSink:
         # Only now: a failure building the result above still goes to /error. From here the
         # result is Lambda's (a failed post is reported as for any buffered result).
         self.committed = True
-        self._client.post_response(self._request_id, body, "application/json", ends_invocation)
+        post_response(self._client, self._request_id, body, "application/json", ends_invocation)
 
 
 def function_url_result(data: bytes, content_type: str) -> dict[str, Any]:

@@ -16,8 +16,6 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from lambda_streaming.runtime.chunked import ChunkedPost
-
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
@@ -27,7 +25,6 @@ _MAX_HEAD = 1 << 20
 # it meanwhile. Shorter gaps (next -> response, chunk -> chunk) skip the probe's two syscalls.
 _PROBE_AFTER_IDLE_S = 1.0
 _NEXT_PATH = PREFIX + "/invocation/next"
-_ChunkedPost: type[ChunkedPost] | None = None  # set by the first RuntimeApiClient.stream()
 
 
 class RuntimeApiError(Exception):
@@ -86,8 +83,8 @@ class RuntimeApiClient:
         self._host: str | bytes = host.encode("ascii") if host.isascii() else host
         self._port = int(port)
         agent = user_agent or "lambda-streaming/{}.{}.{}".format(*sys.version_info[:3])
-        self._common = f"Host: {address}\r\nUser-Agent: {agent}\r\n".encode("latin-1")
-        self._next_request = self._get_request(_NEXT_PATH)  # the same bytes every invocation
+        self.common_headers = f"Host: {address}\r\nUser-Agent: {agent}\r\n".encode("latin-1")
+        self.next_request = self._get_request(_NEXT_PATH)  # the same bytes every invocation
         self._sock: _socket.socket | None = None
         self._buffer = bytearray()  # bytes received but not yet parsed
         self._idle_since: float | None = None  # when the last reply was read; None: mid-request
@@ -95,12 +92,12 @@ class RuntimeApiClient:
         # uses it to catch a result sent for the wrong invocation).
         self._echo_for = ""
         self._echo = b""
-        # A ``next`` went out right behind the last result (``send_last``): its reply is the next
+        # A ``next`` went out right behind the last result (``results``): its reply is the next
         # thing on the wire, so no other request may go out before ``next()`` has read it.
         self.next_pending = False
-        # A stream the handler ended itself: its reply is read once the handler returns
-        # (``end_invocation``), so the handler's code after ``end()`` never waits for it.
-        self._owed_reply: str | None = None
+        # The path of a result sent whole whose reply is still unread (a stream the handler
+        # ended itself: ``results.end_invocation`` reads it once the handler returns).
+        self.owed_reply: str | None = None
 
     # --- connection -------------------------------------------------------------------------
 
@@ -140,15 +137,15 @@ class RuntimeApiClient:
         self._sock = None
         self._buffer.clear()
         self.next_pending = False  # it went down with the connection: next() sends it again
-        self._owed_reply = None
+        self.owed_reply = None
 
-    def _send(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
+    def send(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
         """Write all buffers in one system call where the kernel takes them (no copies).
 
         ``may_connect``: the parts start with a request head, so a closed connection may be
         reopened; anything else (a chunk of a body under way) must fail instead.
         """
-        if may_connect and (self.next_pending or self._owed_reply):
+        if may_connect and (self.next_pending or self.owed_reply):
             raise RuntimeError("a request was sent before the replies owed were read")
         sock = self._connection(may_connect)
         self._idle_since = None
@@ -165,36 +162,6 @@ class RuntimeApiClient:
         except OSError:
             self.close()
             raise
-
-    def send_last(self, parts: Sequence[bytes], may_connect: bool = False) -> None:
-        """Send a result's last bytes with the ``next`` request right behind them.
-
-        HTTP/1.1 pipelining (RFC 9112 section 9.3.2): the Runtime API answers a connection's
-        requests in order, so the next event follows the result's 202 without the round trip
-        a separate ``next`` would cost. Only once the function's code is done: Lambda counts
-        ``next`` as the invocation's end and may freeze the environment from then on, so work
-        after an early ``end()`` (or an ASGI app's background tasks) must come first.
-        """
-        self._send((*parts, self._next_request), may_connect)
-        self.next_pending = True
-
-    def owe_reply(self, path: str) -> None:
-        """The request to ``path`` is sent whole; its reply is read by ``end_invocation``."""
-        self._owed_reply = path
-
-    @property
-    def reply_owed(self) -> bool:
-        return self._owed_reply is not None
-
-    def end_invocation(self) -> None:
-        """The function's code is done: ``next`` goes out, then the reply its result still owes
-        is read (a refusal raises ``RuntimeApiError``; the event stays for ``next()``)."""
-        path, self._owed_reply = self._owed_reply, None
-        if path is None:
-            return
-        self.send_last(())  # on the result's connection, whose reply is still on its way
-        status, _, reply = self._read_response(path)
-        _expect_accepted(path, status, reply)
 
     def _fill(self) -> None:
         assert self._sock is not None
@@ -225,7 +192,8 @@ class RuntimeApiClient:
         del self._buffer[:size]
         return data
 
-    def _read_response(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def read_response(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """The reply to the oldest request on the wire: status, headers (lower-case), body."""
         try:
             lines = self._read_until(b"\r\n\r\n").decode("utf-8", "replace").split("\r\n")
             status = int(lines[0].split(None, 2)[1])
@@ -272,50 +240,31 @@ class RuntimeApiClient:
         self._buffer.clear()
         return data
 
-    def post(self, path: str, body: bytes, headers: bytes, ends_invocation: bool = False) -> None:
-        """POST ``body`` with ``headers`` (whole lines); anything but a 2xx raises.
-
-        ``ends_invocation``: the invocation's result, so ``next`` goes out behind it.
-        """
-        head = (
-            f"POST {path} HTTP/1.1\r\n".encode("latin-1")
-            + self._common
-            + headers
-            + b"Content-Length: %d\r\n\r\n" % len(body)
-        )
-        parts = (head, body) if body else (head,)
-        if ends_invocation:
-            self.send_last(parts, may_connect=True)
-        else:
-            self._send(parts, may_connect=True)
-        status, _, reply = self._read_response(path)
-        _expect_accepted(path, status, reply)
-
     def get(self, path: str, request: bytes | None = None) -> tuple[dict[str, str], bytes]:
         """A GET that must answer 200 (``next``, ``restore/next``); ``request``: its bytes."""
         if request is None:
             request = self._get_request(path)
-        self._send((request,), may_connect=True)
-        status, headers, body = self._read_response(path)
+        self.send((request,), may_connect=True)
+        status, headers, body = self.read_response(path)
         if status != 200:
             raise RuntimeApiError(path, status, body)
         return headers, body
 
     def _get_request(self, path: str) -> bytes:
-        return b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._common + b"\r\n"
+        return b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.common_headers + b"\r\n"
 
     # --- the Runtime API ----------------------------------------------------------------------
 
     def next(self) -> Invocation:
         """Block until Lambda hands over the next event (asked for already after a result)."""
         if not self.next_pending:
-            headers, body = self.get(_NEXT_PATH, self._next_request)
+            headers, body = self.get(_NEXT_PATH, self.next_request)
         else:
             self.next_pending = False
             try:
-                status, headers, body = self._read_response(_NEXT_PATH)
+                status, headers, body = self.read_response(_NEXT_PATH)
             except ConnectionError:  # closed before answering it: ask again, as RFC 9112 says
-                headers, body = self.get(_NEXT_PATH, self._next_request)
+                headers, body = self.get(_NEXT_PATH, self.next_request)
             else:
                 if status != 200:
                     raise RuntimeApiError(_NEXT_PATH, status, body)
@@ -333,22 +282,6 @@ class RuntimeApiClient:
         """The invocation id header line for a result of ``request_id`` (empty if none)."""
         return self._echo if request_id == self._echo_for else b""
 
-    def post_response(
-        self, request_id: str, body: bytes, content_type: str, ends_invocation: bool = False
-    ) -> None:
-        path = f"{PREFIX}/invocation/{request_id}/response"
-        headers = f"Content-Type: {content_type}\r\n".encode("latin-1")
-        self.post(path, body, headers + self.echo_header(request_id), ends_invocation)
-
-    def stream(self, request_id: str, content_type: str) -> ChunkedPost:
-        """Start a streamed response (sent with its first chunk)."""
-        global _ChunkedPost
-        if _ChunkedPost is None:  # loaded with the first stream; an import statement per call
-            from lambda_streaming.runtime.chunked import ChunkedPost  # costs a little each time
-
-            _ChunkedPost = ChunkedPost
-        return _ChunkedPost(self, request_id, content_type)
-
 
 def _still_open(sock: _socket.socket) -> bool:
     """False if the peer closed an idle keep-alive connection (so we reconnect, not fail)."""
@@ -358,11 +291,6 @@ def _still_open(sock: _socket.socket) -> bool:
         return True
     except OSError:
         return False
-
-
-def _expect_accepted(path: str, status: int, body: bytes) -> None:
-    if not 200 <= status < 300:
-        raise RuntimeApiError(path, status, body)
 
 
 def header_safe(value: str) -> str:

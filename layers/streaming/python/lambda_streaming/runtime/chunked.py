@@ -14,9 +14,9 @@ from lambda_streaming.runtime.api import (
     ERROR_BODY_TRAILER,
     ERROR_TYPE_HEADER,
     PREFIX,
-    _expect_accepted,
     header_safe,
 )
+from lambda_streaming.runtime.results import expect_accepted, send_with_next
 from lambda_streaming.runtime.stream import StreamBrokenError
 
 __all__ = ["ChunkedPost", "StreamBrokenError", "chunk_parts", "chunks", "last_chunk"]
@@ -84,7 +84,7 @@ class ChunkedPost:
     def _head(self) -> bytes:
         return (
             f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
-            + self._client._common
+            + self._client.common_headers
             + self._echo
             + _STREAMING_HEADERS
             + f"Content-Type: {header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
@@ -119,7 +119,7 @@ class ChunkedPost:
         ``last``: pieces still to send as chunks, in the same system call as the end (a
         response known whole at once costs one write, as a buffered result does).
         ``ends_invocation``: the handler is done, so ``next`` goes out behind the end; else
-        the reply is left for ``RuntimeApiClient.end_invocation`` to read.
+        the reply is left for ``results.end_invocation`` to read.
         """
         if self.finished:
             return
@@ -139,10 +139,10 @@ class ChunkedPost:
         parts.append(last_chunk(trailers))
         self._put(parts, ends=ends_invocation)
         if not ends_invocation:  # the handler's own end(): its code goes on without waiting
-            self._client.owe_reply(self._path)
+            self._client.owed_reply = self._path
             return
-        status, _, reply = self._client._read_response(self._path)
-        _expect_accepted(self._path, status, reply)
+        status, _, reply = self._client.read_response(self._path)
+        expect_accepted(self._path, status, reply)
 
     def _put(self, parts: list[bytes], ends: bool = False) -> None:
         """Write ``parts``, after the head if it has not left yet; ``ends``: with ``next``."""
@@ -153,9 +153,12 @@ class ChunkedPost:
         self.committed = True  # only now: had that write failed, /error could still tell
 
     def _write(self, parts: Sequence[bytes], head: bool = False, ends: bool = False) -> None:
-        send = self._client.send_last if ends else self._client._send  # next goes behind the end
+        client = self._client
         try:
-            send(parts, may_connect=head)  # only the head may open a connection
+            if ends:  # the handler is done: next goes out behind the end
+                send_with_next(client, parts, may_connect=head)  # only a head may connect
+            else:
+                client.send(parts, may_connect=head)
         except OSError as exc:
             self.finished = True
             raise StreamBrokenError(f"the Runtime API connection broke mid-stream: {exc}") from exc

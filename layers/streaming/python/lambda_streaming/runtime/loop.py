@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 
-from lambda_streaming.runtime import errors, logs
+from lambda_streaming.runtime import errors, logs, results
 from lambda_streaming.runtime.api import RuntimeApiError
 from lambda_streaming.runtime.context import LambdaContext
 from lambda_streaming.runtime.errors import RuntimeFault
 from lambda_streaming.runtime.handler import is_streaming, takes_stream
-from lambda_streaming.runtime.stream import ResponseStream, StreamStateError
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 
     from lambda_streaming.runtime.api import Invocation, RuntimeApiClient
     from lambda_streaming.runtime.logs import Logs
+    from lambda_streaming.runtime.stream import ResponseStream
 
 
 class Runtime:
@@ -43,7 +43,7 @@ class Runtime:
         self._streaming = is_streaming(handler)
         self._pass_stream = self._streaming and takes_stream(handler)
         self._buffered = buffered
-        self._buffered_parts: tuple[Any, Any] | None = None  # BufferedSink, is_rest_event
+        self._stream_types: tuple[Any, Any, Any] | None = None  # see _load_stream_types
         self._logs = logs
         self._loop: Any = None  # asyncio imported only when a handler needs it
 
@@ -85,6 +85,8 @@ class Runtime:
                 if stream is None:
                     stream = self._new_stream(invocation.request_id, event)
                 elif stream.started:
+                    from lambda_streaming.runtime.stream import StreamStateError
+
                     raise StreamStateError(
                         "the handler wrote to response_stream and also returned a "
                         "StreamingResponse; use one or the other"
@@ -102,8 +104,8 @@ class Runtime:
             else:
                 body, content_type = _marshal(result)
                 try:
-                    self._client.post_response(
-                        invocation.request_id, body, content_type, ends_invocation=True
+                    results.post_response(
+                        self._client, invocation.request_id, body, content_type, True
                     )
                 except (OSError, RuntimeApiError) as exc:
                     if not self._multi_concurrent:
@@ -111,13 +113,13 @@ class Runtime:
                     _warn_and_go_on(exc)
         except Exception as exc:
             self._fail(exc, invocation, stream)
-        if self._client.reply_owed:  # the handler ended its stream itself, then returned
+        if self._client.owed_reply:  # the handler ended its stream itself, then returned
             self._end_invocation(invocation)
 
     def _end_invocation(self, invocation: Invocation) -> None:
         """Ask for ``next`` and read the reply an early-ended stream still owes."""
         try:
-            self._client.end_invocation()
+            results.end_invocation(self._client)
         except (OSError, RuntimeApiError) as exc:
             if self._multi_concurrent:
                 _warn_and_go_on(exc)
@@ -127,17 +129,13 @@ class Runtime:
             self._logs.log_error(error_document(exc, invocation.request_id))
 
     def _new_stream(self, request_id: str, event: Any) -> ResponseStream:
-        if self._buffered:
-            # BUFFERED mode only. The result's shape depends on the front: the event says which.
-            buffered = self._buffered_parts
-            if buffered is None:  # imported once, not on every invocation (about 1 us each)
-                from lambda_streaming.http.buffered import BufferedSink
-                from lambda_streaming.http.request import is_rest_event
-
-                buffered = self._buffered_parts = (BufferedSink, is_rest_event)
-            sink, is_rest_event = buffered
-            return ResponseStream(sink(self._client, request_id, is_rest_event(event)))
-        return ResponseStream(self._client.stream(request_id, "application/octet-stream"))
+        types = self._stream_types
+        if types is None:  # imported once, not on every invocation (about 1 us each)
+            types = self._stream_types = _load_stream_types(self._buffered)
+        stream_class, sink_class, is_rest_event = types
+        if is_rest_event is not None:  # BUFFERED: the result's shape depends on the front
+            return stream_class(sink_class(self._client, request_id, is_rest_event(event)))
+        return stream_class(sink_class(self._client, request_id, "application/octet-stream"))
 
     def _run(self, coroutine: Any) -> Any:
         """Run async handler code on one event loop kept across invocations, so clients
@@ -173,6 +171,21 @@ class Runtime:
                 _warn_and_go_on(report_failure)
             else:
                 self._logs.log_error(error_document(report_failure, invocation.request_id))
+
+
+def _load_stream_types(buffered: bool) -> tuple[Any, Any, Any]:
+    """``ResponseStream``, its sink and (BUFFERED only) the front test, loaded with the first
+    stream: a function whose handlers return plain results never compiles them."""
+    from lambda_streaming.runtime.stream import ResponseStream
+
+    if buffered:
+        from lambda_streaming.http.buffered import BufferedSink
+        from lambda_streaming.http.request import is_rest_event
+
+        return ResponseStream, BufferedSink, is_rest_event
+    from lambda_streaming.runtime.chunked import ChunkedPost
+
+    return ResponseStream, ChunkedPost, None
 
 
 def _decode_event(invocation: Invocation) -> Any:

@@ -18,6 +18,7 @@ from lambda_streaming.runtime.api import (
     RuntimeApiError,
     header_safe,
 )
+from lambda_streaming.runtime.results import post
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -40,20 +41,20 @@ def post_invocation_error(
         cause = header_safe(xray_cause).encode("ascii", "backslashreplace")
         headers += b"%s: %s\r\n" % (XRAY_CAUSE_HEADER.encode(), cause)
     path = f"{PREFIX}/invocation/{request_id}/error"
-    client.post(path, _json(document), headers, ends_invocation=True)
+    post(client, path, _json(document), headers, ends_invocation=True)
 
 
 def post_init_error(
     client: RuntimeApiClient, document: ErrorDocument, error_type: str | None = None
 ) -> None:
     """Init failed; ``error_type`` overrides the document's type in the header."""
-    client.post(f"{PREFIX}/init/error", _json(document), _typed(document, error_type))
+    post(client, f"{PREFIX}/init/error", _json(document), _typed(document, error_type))
 
 
 def post_restore_error(client: RuntimeApiClient, document: ErrorDocument) -> None:
     """An after-restore hook failed (SnapStart)."""
     headers = _typed(document, "Runtime.AfterRestoreError")
-    client.post(f"{PREFIX}/restore/error", _json(document), headers)
+    post(client, f"{PREFIX}/restore/error", _json(document), headers)
 
 
 def fail_init(
