@@ -114,3 +114,9 @@ def test_a_look_up_without_import_does_not_lose_the_log_handler(layer: LayerHarn
     stdout, _ = layer.stop(process)
     line = next(line for line in stdout.splitlines() if "after a probe" in line)
     assert line.startswith("[WARNING]\t") and f"\t{request_id}\t" in line
+
+
+def test_logging_keeps_its_own_loader_after_the_hook(layer: LayerHarness) -> None:
+    layer.start("imports_app.logging_loader")
+    result = layer.api.result(layer.api.push({}))
+    assert result.body.split(NULS, 1)[1] == b"clean=True"

@@ -1,9 +1,7 @@
-"""Client for the Lambda Runtime API on one persistent keep-alive socket.
+"""The Lambda Runtime API transport: HTTP/1.1 by hand on one keep-alive socket.
 
-Standard library only, and hand-written HTTP/1.1 instead of http.client: http.client cannot send
-chunked trailers (the only way to report an error after a stream's first byte), and a plain
-socket costs far less per invocation. The Runtime API is a local, trusted peer speaking simple
-HTTP/1.1, so a small client covers it: requests in sequence, Content-Length or chunked replies.
+Not http.client: it cannot send chunked trailers (how a stream reports an error after its first
+byte) and costs more per call. The peer is local and trusted, so a small client covers it.
 """
 
 from __future__ import annotations
@@ -36,39 +34,6 @@ class RuntimeApiError(Exception):
         )
         self.path = path
         self.status = status
-        self.body = body
-
-
-class Invocation:
-    """One event from ``next``: its body and the headers the runtime must act on.
-
-    A plain class, not a dataclass: importing dataclasses costs several ms of cold start.
-    """
-
-    __slots__ = (
-        "body",
-        "client_context",
-        "cognito_identity",
-        "content_type",
-        "deadline_ms",
-        "invocation_id",
-        "invoked_function_arn",
-        "request_id",
-        "tenant_id",
-        "trace_id",
-    )
-
-    def __init__(self, headers: dict[str, str], body: bytes) -> None:
-        get = headers.get
-        self.request_id = get("lambda-runtime-aws-request-id", "")
-        self.deadline_ms = int(get("lambda-runtime-deadline-ms") or 0)
-        self.invoked_function_arn = get("lambda-runtime-invoked-function-arn", "")
-        self.trace_id = get("lambda-runtime-trace-id")
-        self.client_context = get("lambda-runtime-client-context")
-        self.cognito_identity = get("lambda-runtime-cognito-identity")
-        self.tenant_id = get("lambda-runtime-aws-tenant-id")
-        self.content_type = get("content-type")
-        self.invocation_id = get("lambda-runtime-invocation-id")
         self.body = body
 
 
@@ -255,8 +220,11 @@ class RuntimeApiClient:
 
     # --- the Runtime API ----------------------------------------------------------------------
 
-    def next(self) -> Invocation:
-        """Block until Lambda hands over the next event (asked for already after a result)."""
+    def next(self) -> tuple[dict[str, str], bytes]:
+        """Block until Lambda hands over the next event: its headers (lower-case) and body.
+
+        After a result the request is out already (``results``); only its reply is read.
+        """
         if not self.next_pending:
             headers, body = self.get(_NEXT_PATH, self.next_request)
         else:
@@ -268,15 +236,14 @@ class RuntimeApiClient:
             else:
                 if status != 200:
                     raise RuntimeApiError(_NEXT_PATH, status, body)
-        invocation = Invocation(headers, body)
-        invocation_id = invocation.invocation_id
-        self._echo_for = invocation.request_id
+        invocation_id = headers.get("lambda-runtime-invocation-id")
+        self._echo_for = headers.get("lambda-runtime-aws-request-id", "")
         self._echo = (
             b"%s: %s\r\n" % (INVOCATION_ID_HEADER.encode(), header_safe(invocation_id).encode())
             if invocation_id
             else b""
         )
-        return invocation
+        return headers, body
 
     def echo_header(self, request_id: str) -> bytes:
         """The invocation id header line for a result of ``request_id`` (empty if none)."""

@@ -1,15 +1,8 @@
 """Start-up, as the stock ``bootstrap.py`` does it: paths, logging, the handler, then the loop.
 
-The stock client's other start-ups come along: SnapStart's hooks (``snapstart``) and Managed
-Instances' workers (``workers``), each imported only when its variable is set.
-
-Handler import failures are reported with the stock client's error types and messages, so the
-console, alarms and docs written for the managed runtime still describe what went wrong.
-
-Everything here runs on every cold start before the first ``next``, so it loads only what that
-needs. The invocation path (``loop``, the context, the stream) is imported once there is an
-invocation to serve; when init runs ahead of any request (provisioned concurrency, SnapStart)
-it is imported during init instead, so the first request pays nothing.
+Handler import failures get the stock error types and messages. This runs (and is compiled) on
+every cold start, so it loads only what reaching ``next`` needs; docs/architecture.md says
+what loads when.
 """
 
 from __future__ import annotations
@@ -80,17 +73,8 @@ def load_handler(name: str) -> Callable[..., Any]:
 
 
 def set_lambda_paths(layer_dir: str) -> None:
-    """Give the handler the stock ``/var/runtime/bootstrap.py``'s ``sys.path`` and ``PYTHONPATH``.
-
-    Lambda starts that script, so its directory (``LAMBDA_RUNTIME_DIR``, where the managed
-    runtime keeps packages such as ``snapshot_restore_py``) is ``sys.path[0]``; it then puts
-    ``LAMBDA_TASK_ROOT``, ``/opt/python/lib/pythonX.Y/site-packages``, ``/opt/python`` and
-    ``/var/lang/lib/pythonX.Y/site-packages`` in front (only the task root if ``PYTHONPATH`` is
-    set), runs their ``.pth`` files and sets ``PYTHONPATH=$LAMBDA_RUNTIME_DIR`` for children.
-    The layer's own directory stands in for ``/opt`` (on Lambda it is ``/opt``), the
-    interpreter's prefix for ``/var/lang``, so a checkout gets the same order with local
-    directories. ``lambda_streaming`` is imported already: its submodules resolve through the
-    package's ``__path__``, so the wrapper's slot 0 can be given to ``LAMBDA_RUNTIME_DIR``.
+    """The stock bootstrap's ``sys.path``, ``.pth`` files and ``PYTHONPATH`` (the order is in
+    docs/architecture.md); ``layer_dir`` stands in for ``/opt``, ``sys.prefix`` for ``/var/lang``.
     """
     import site  # imported by the interpreter at start-up already: free
 
@@ -130,14 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     layer_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
     set_lambda_paths(layer_dir)
     if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
-        from lambda_streaming.runtime import workers  # Managed Instances only
+        from lambda_streaming.runtime.workers import main as run_pool  # Managed Instances only
 
-        try:
-            count = workers.worker_count(os.environ)
-        except ValueError as exc:
-            sys.stderr.write(f"{exc}\n")
-            sys.exit(1)
-        workers.run_workers(count, lambda: run(argv, multi_concurrent=True))
+        run_pool(lambda: run(argv, multi_concurrent=True))
         return
     run(argv)
 
@@ -171,11 +150,11 @@ def run(argv: list[str], multi_concurrent: bool = False) -> None:
 
         fetch = lambda: next_with_retries(client)  # noqa: E731
     try:
-        invocation = fetch()  # init ends here, as Lambda measures it
+        headers, body = fetch()  # init ends here, as Lambda measures it
         from lambda_streaming.runtime.loop import Runtime
 
         runtime = Runtime(client, handler, mode == BUFFERED, logging_setup, multi_concurrent)
-        runtime.serve(invocation)
+        runtime.serve(headers, body)
         runtime.serve_forever(fetch)
     except (OSError, RuntimeApiError) as exc:
         from lambda_streaming.runtime.failures import error_document

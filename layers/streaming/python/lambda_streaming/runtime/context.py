@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from lambda_streaming.runtime import errors, logs
@@ -98,10 +97,7 @@ class LambdaContext:
 
     def log(self, message: object) -> None:
         """Write to the function's log as the stock ``context.log`` does (no newline added)."""
-        if logs.sink is not None:
-            logs.sink.log(str(message))
-        else:
-            sys.stdout.write(str(message))
+        logs.log(str(message))
 
     def __repr__(self) -> str:
         return (

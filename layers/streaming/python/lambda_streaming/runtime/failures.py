@@ -13,14 +13,14 @@ import os
 import time
 
 from lambda_streaming.runtime.errors import RuntimeFault
-from lambda_streaming.runtime.logs import _JSON_DATE_FORMAT, _JSON_FRAMES, _TEXT_FRAMES
+from lambda_streaming.runtime.log_sinks import JSON_DATE_FORMAT, JSON_FRAMES, TEXT_FRAMES
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any
 
     from lambda_streaming.runtime.errors import ErrorDocument
-    from lambda_streaming.runtime.logs import FramedSink, StdoutSink
+    from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
 
 # Logged before an init error, word for word as the stock client (awslambdaric lambda_literals),
 # so alarms and Logs Insights queries written for the managed runtime still match.
@@ -93,11 +93,11 @@ def xray_cause(exc: BaseException) -> str:
 def log_error(sink: StdoutSink | FramedSink, error: ErrorDocument, *, json_format: bool) -> None:
     if json_format:
         record = {
-            "timestamp": time.strftime(_JSON_DATE_FORMAT, time.gmtime()),
+            "timestamp": time.strftime(JSON_DATE_FORMAT, time.gmtime()),
             "level": "ERROR",
             **error,
         }
-        sink.log_error([json.dumps(record, ensure_ascii=False)], _JSON_FRAMES[4])
+        sink.log_error([json.dumps(record, ensure_ascii=False)], JSON_FRAMES[4])
         return
     description = "[ERROR]"
     if error.get("errorType"):
@@ -111,4 +111,4 @@ def log_error(sink: StdoutSink | FramedSink, error: ErrorDocument, *, json_forma
         for line in element.splitlines():
             stripped = line.lstrip(" ")
             lines.append(_NBSP * (len(line) - len(stripped)) + stripped)
-    sink.log_error(lines, _TEXT_FRAMES[4])
+    sink.log_error(lines, TEXT_FRAMES[4])

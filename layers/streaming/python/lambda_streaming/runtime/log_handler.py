@@ -13,18 +13,19 @@ import time
 import traceback
 
 from lambda_streaming.runtime import logs
-from lambda_streaming.runtime.logs import (
-    _JSON_DATE_FORMAT,
-    _JSON_FRAMES,
-    _TEXT_FRAMES,
-    _level_index,
+from lambda_streaming.runtime.log_sinks import (
+    JSON_DATE_FORMAT,
+    JSON_FRAMES,
+    TEXT_FRAMES,
+    level_index,
 )
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambda_streaming.runtime.logs import FramedSink, Logs, StdoutSink
+    from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
+    from lambda_streaming.runtime.logs import Logs
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 
@@ -49,7 +50,7 @@ class SinkHandler(logging.Handler):
             message = self.format(record)
             frame_type = getattr(record, "_frame_type", None)
             if frame_type is None and self._per_level_frames:
-                frame_type = _TEXT_FRAMES[_level_index(record.levelno)]
+                frame_type = TEXT_FRAMES[level_index(record.levelno)]
             self.log_sink.log(message, frame_type)
         except Exception:
             self.handleError(record)
@@ -67,12 +68,12 @@ class JsonFormatter(logging.Formatter):
     }
 
     def __init__(self) -> None:
-        super().__init__(datefmt=_JSON_DATE_FORMAT)
+        super().__init__(datefmt=JSON_DATE_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        record.levelno = _level_index(record.levelno) * 10
+        record.levelno = level_index(record.levelno) * 10
         record.levelname = logging.getLevelName(record.levelno)
-        record._frame_type = _JSON_FRAMES[record.levelno // 10]
+        record._frame_type = JSON_FRAMES[record.levelno // 10]
         exc_info = record.exc_info
         message = (
             record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()

@@ -1,77 +1,27 @@
-"""Logging as the managed Python runtime does it, so CloudWatch sees the same records.
-
-Replacing the stock client means redoing its logging: the telemetry file descriptor with framed
-records (one CloudWatch event per record, multi-line stack traces included),
-``AWS_LAMBDA_LOG_FORMAT`` (Text/JSON), ``AWS_LAMBDA_LOG_LEVEL``, and the request id on every
-line. Loggers that bring their own handlers (Powertools Logger) are left alone, as the stock
-client leaves them.
+"""Logging as the managed Python runtime does it, so CloudWatch sees the same records:
+``AWS_LAMBDA_LOG_FORMAT``, ``AWS_LAMBDA_LOG_LEVEL``, the request id on every line, framed
+records on the telemetry fd (``log_sinks``). Loggers with their own handlers are left alone.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, BinaryIO
+    from typing import Any
 
     from lambda_streaming.runtime.errors import ErrorDocument
-
-# Frame types per level (awslambdaric lambda_runtime_log_utils); index = level // 10.
-_TEXT_FRAMES = tuple(
-    t.to_bytes(4, "big")
-    for t in (0xA55A0003, 0xA55A000B, 0xA55A000F, 0xA55A0013, 0xA55A0017, 0xA55A001B)
-)
-_JSON_FRAMES = tuple(
-    t.to_bytes(4, "big")
-    for t in (0xA55A0002, 0xA55A000A, 0xA55A000E, 0xA55A0012, 0xA55A0016, 0xA55A001A)
-)
-_JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+    from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
 
 # The invocation being served, stamped on every record by log_handler.RequestIdFilter.
 request_id = ""
 tenant_id: str | None = None
-# Where the function's log goes once ``Logs.install`` ran (``context.log`` writes here).
-sink: StdoutSink | FramedSink | None = None
 # True while the root handler waits for ``logging`` to be imported (see ``Logs.install``).
 handler_pending = False
 _config: Logs | None = None
-
-
-def _level_index(levelno: int) -> int:
-    return min(50, max(0, levelno)) // 10
-
-
-class StdoutSink:
-    """Outside Lambda (or without a telemetry fd): plain lines on stdout."""
-
-    def log(self, message: str, frame_type: bytes | None = None) -> None:
-        sys.stdout.write(message)
-
-    def log_error(self, lines: list[str], frame_type: bytes) -> None:
-        # CR keeps a multi-line error as one CloudWatch event when stdout is split on LF.
-        sys.stdout.write("\r".join(lines) + "\n")
-
-
-class FramedSink:
-    """The telemetry fd: 4-byte type, 4-byte length, 8-byte µs timestamp, message (big-endian)."""
-
-    def __init__(self, fd: int) -> None:
-        self._file: BinaryIO = os.fdopen(fd, "wb", 0)
-
-    def log(self, message: str, frame_type: bytes | None = None) -> None:
-        data = message.encode("utf-8")
-        header = (frame_type or _TEXT_FRAMES[0]) + len(data).to_bytes(4, "big")
-        self._file.write(header + (time.time_ns() // 1000).to_bytes(8, "big") + data)
-
-    def log_error(self, lines: list[str], frame_type: bytes) -> None:
-        self.log("\n".join(lines), frame_type)
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class Logs:
@@ -82,7 +32,18 @@ class Logs:
         level = environ.get("AWS_LAMBDA_LOG_LEVEL")
         self.level = {None: "", "TRACE": "DEBUG"}.get(level, level or "").upper()
         fd = environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)  # children must not inherit it
-        self.sink: StdoutSink | FramedSink = FramedSink(int(fd)) if fd else StdoutSink()
+        self.fd = int(fd) if fd else None
+        self._sink: StdoutSink | FramedSink | None = None
+
+    @property
+    def sink(self) -> StdoutSink | FramedSink:
+        """Where the function's log goes: the telemetry fd, else stdout. Made on first use,
+        so a function that never logs never compiles it."""
+        if self._sink is None:
+            from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
+
+            self._sink = FramedSink(self.fd) if self.fd is not None else StdoutSink()
+        return self._sink
 
     def install(self) -> None:
         """Make ``self.sink`` the function's log, and hook ``logging`` in once it is imported.
@@ -91,8 +52,8 @@ class Logs:
         moment the function (or a library) first imports it, which no caller can tell apart.
         ``install_pending_handler`` is the backstop for an import the hook did not see.
         """
-        global sink, _config, handler_pending
-        sink, _config, handler_pending = self.sink, self, True
+        global _config, handler_pending
+        _config, handler_pending = self, True
         if "logging" in sys.modules:
             install_pending_handler()
         elif not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
@@ -103,6 +64,14 @@ class Logs:
         from lambda_streaming.runtime.failures import log_error  # only once something failed
 
         log_error(self.sink, error, json_format=self.json)
+
+
+def log(message: str) -> None:
+    """``context.log``: the function's log, or stdout before ``Logs.install`` ran."""
+    if _config is None:
+        sys.stdout.write(message)
+    else:
+        _config.sink.log(message)
 
 
 def install_pending_handler() -> None:
@@ -123,9 +92,10 @@ def install_pending_handler() -> None:
 class _AfterImport:
     """A meta path finder that runs ``then()`` right after module ``name`` is first imported.
 
-    It finds nothing itself: it asks the finders after it for the real spec and hands the
-    import a loader that runs the real one, then ``then()``. A look-up that does not import
-    (``importlib.util.find_spec``) leaves it waiting; it removes itself once ``then()`` ran.
+    It finds nothing itself: it asks the finders after it for the real spec and wraps that
+    spec's own loader's ``exec_module`` to run ``then()`` after it. A look-up that does not
+    import (``importlib.util.find_spec``) leaves it waiting; it removes itself once ``then()``
+    ran.
     """
 
     def __init__(self, name: str, then: Callable[[], None]) -> None:
@@ -142,31 +112,23 @@ class _AfterImport:
                 break
         else:
             return None
-        if not hasattr(spec.loader, "exec_module"):
+        loader = spec.loader
+        run = getattr(loader, "exec_module", None)
+        if run is None or isinstance(loader, type):
             return None  # an unusual loader: let it import as usual; the backstop installs
-        spec.loader = _ThenLoader(spec.loader, self._finish)
+
+        def exec_module(module: Any) -> None:
+            del loader.exec_module  # the loader is itself again (reload() and tools see it)
+            run(module)
+            self._finish()
+
+        try:
+            loader.exec_module = exec_module  # this spec's own loader: no other import sees it
+        except (AttributeError, TypeError):
+            return None  # a loader without instance attributes: the backstop installs
         return spec
 
     def _finish(self) -> None:
         if self in sys.meta_path:
             sys.meta_path.remove(self)
         self._then()
-
-
-class _ThenLoader:
-    """Runs the real loader, gives the module back its real loader, then calls ``then()``."""
-
-    def __init__(self, loader: Any, then: Callable[[], None]) -> None:
-        self._loader = loader
-        self._then = then
-
-    def create_module(self, spec: Any) -> Any:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: Any) -> None:
-        self._loader.exec_module(module)
-        module.__loader__ = module.__spec__.loader = self._loader  # reload() and tools see it
-        self._then()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)

@@ -21,9 +21,42 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_streaming.runtime.api import Invocation, RuntimeApiClient
+    from lambda_streaming.runtime.api import RuntimeApiClient
     from lambda_streaming.runtime.logs import Logs
     from lambda_streaming.runtime.stream import ResponseStream
+
+
+class Invocation:
+    """One event from ``next``: its body and the headers the runtime acts on.
+
+    A plain class, not a dataclass: importing dataclasses costs several ms of cold start.
+    """
+
+    __slots__ = (
+        "body",
+        "client_context",
+        "cognito_identity",
+        "content_type",
+        "deadline_ms",
+        "invocation_id",
+        "invoked_function_arn",
+        "request_id",
+        "tenant_id",
+        "trace_id",
+    )
+
+    def __init__(self, headers: dict[str, str], body: bytes) -> None:
+        get = headers.get
+        self.request_id = get("lambda-runtime-aws-request-id", "")
+        self.deadline_ms = int(get("lambda-runtime-deadline-ms") or 0)
+        self.invoked_function_arn = get("lambda-runtime-invoked-function-arn", "")
+        self.trace_id = get("lambda-runtime-trace-id")
+        self.client_context = get("lambda-runtime-client-context")
+        self.cognito_identity = get("lambda-runtime-cognito-identity")
+        self.tenant_id = get("lambda-runtime-aws-tenant-id")
+        self.content_type = get("content-type")
+        self.invocation_id = get("lambda-runtime-invocation-id")
+        self.body = body
 
 
 class Runtime:
@@ -47,12 +80,13 @@ class Runtime:
         self._logs = logs
         self._loop: Any = None  # asyncio imported only when a handler needs it
 
-    def serve_forever(self, fetch: Callable[[], Invocation]) -> None:
+    def serve_forever(self, fetch: Callable[[], tuple[dict[str, str], bytes]]) -> None:
         """Serve what ``fetch`` (``next``, or a worker's retrying one) hands over, for ever."""
         while True:
-            self.serve(fetch())
+            self.serve(*fetch())
 
-    def serve(self, invocation: Invocation) -> None:
+    def serve(self, headers: dict[str, str], body: bytes) -> None:
+        invocation = Invocation(headers, body)
         logs.request_id = invocation.request_id
         logs.tenant_id = invocation.tenant_id
         if logs.handler_pending:  # logging imported where the import hook could not see it

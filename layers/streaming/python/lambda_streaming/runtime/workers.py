@@ -24,11 +24,21 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lambda_streaming.runtime.api import Invocation, RuntimeApiClient
+    from lambda_streaming.runtime.api import RuntimeApiClient
 
 MAX_CONCURRENCY = "AWS_LAMBDA_MAX_CONCURRENCY"
 LOG_SOCKET = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 TELEMETRY_FD = "_LAMBDA_TELEMETRY_LOG_FD"
+
+
+def main(worker: Callable[[], object]) -> None:
+    """The parent: ``worker`` in each of the N processes; a bad N is an error and exit 1."""
+    try:
+        count = worker_count(os.environ)
+    except ValueError as exc:
+        sys.stderr.write(f"{exc}\n")
+        sys.exit(1)
+    run_workers(count, worker)
 
 
 def worker_count(environ: os._Environ[str] | dict[str, str]) -> int:
@@ -117,7 +127,7 @@ _FIRST_DELAY_S = 0.1
 _BACKOFF = 2.0
 
 
-def next_with_retries(client: RuntimeApiClient) -> Invocation:
+def next_with_retries(client: RuntimeApiClient) -> tuple[dict[str, str], bytes]:
     """``client.next()``; on failure retried with back-off, logging as the stock client logs."""
     from lambda_streaming.runtime.api import RuntimeApiError
 
