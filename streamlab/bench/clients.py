@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -41,9 +41,19 @@ class RuntimeClient:
     env: Mapping[str, str] = field(default_factory=dict)
     reference: bool = False  # the server's ceiling, not a contender
     task_root: Path = HANDLERS_DIR  # where the handlers are, as /var/task
+    # The cold-start handler in a module importing nothing (None: the no-op handler is such)
+    startup_handler: str | None = None
 
     def supports(self, workload: Workload) -> bool:
         return workload in self.handlers
+
+    def for_startup(self) -> RuntimeClient:
+        """This client with its import-free handler as the no-op, for start-up figures that
+        are the runtime's own."""
+        if self.startup_handler is None:
+            return self
+        handlers = {**self.handlers, Workload.NOOP_BUFFERED: self.startup_handler}
+        return replace(self, handlers=handlers)
 
     def command(self, workload: Workload, api_address: str) -> tuple[list[str], dict[str, str]]:
         """The argv and environment that start this client serving ``workload``."""
@@ -99,6 +109,7 @@ def ours(
             Workload.BULK: "streamed.bulk",
         },
         env={"STREAM_INVOKE_MODE": "RESPONSE_STREAM"},
+        startup_handler="trivial.noop",
     )
 
 
@@ -110,6 +121,7 @@ def awslambdaric(python: str = sys.executable) -> RuntimeClient:
         argv=(python, "-m", "awslambdaric", "{handler}"),
         handlers={Workload.NOOP_BUFFERED: "buffered.noop"},
         env={"PYTHONPATH": "{task_root}"},
+        startup_handler="trivial.noop",
     )
 
 

@@ -3,10 +3,11 @@
 Run as a script (``python minimal_client.py``), not imported: it must start and loop with
 as little work as possible, so that what the bench shows for it is the Runtime API
 server's cost, not a client's. It does what a runtime must and nothing more: one
-keep-alive socket, pre-built request bytes, ``next`` sent behind each result as our runtime
-sends it (HTTP/1.1 pipelining: one round trip per invocation), no JSON except to read the
-bulk workload's size. It trusts the server (it is only ever pointed at ours) and exits on
-any surprise.
+keep-alive socket (``_socket``, as our runtime's), pre-built request bytes, ``next`` sent
+behind each result as our runtime sends it (HTTP/1.1 pipelining: one round trip per
+invocation), no JSON except to read the bulk workload's size. It trusts the server (it is
+only ever pointed at ours) and exits on any surprise. Its start-up is the floor: an
+interpreter, one module and one socket.
 
 ``_HANDLER`` picks the answer: ``buffered`` (a small JSON result), ``streamed`` (one tiny
 chunk) or ``bulk`` (``event["total"]`` bytes in ``event["piece"]``-byte chunks).
@@ -14,16 +15,15 @@ chunk) or ``bulk`` (``event["total"]`` bytes in ``event["piece"]``-byte chunks).
 
 from __future__ import annotations
 
-import json
+import _socket  # the C module: socket.py's enum and selectors would cost the floor ms
 import os
-import socket
 import sys
 
 NEXT_PATH = "/2018-06-01/runtime/invocation/next"
 RESULT = b'{"ok":true}'
 
 
-def _read_head(sock: socket.socket, buffer: bytearray) -> tuple[bytes, int]:
+def _read_head(sock: _socket.socket, buffer: bytearray) -> tuple[bytes, int]:
     """Reads one response head; returns it and where its body starts in ``buffer``."""
     while True:
         end = buffer.find(b"\r\n\r\n")
@@ -35,7 +35,7 @@ def _read_head(sock: socket.socket, buffer: bytearray) -> tuple[bytes, int]:
         buffer += data
 
 
-def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes]:
+def _read_response(sock: _socket.socket, buffer: bytearray) -> tuple[bytes, bytes]:
     """Reads one ``Content-Length`` response (the server always sends one)."""
     head, start = _read_head(sock, buffer)
     length = int(_header(head, b"content-length"))
@@ -71,8 +71,12 @@ def main() -> None:
     host = os.environ["AWS_LAMBDA_RUNTIME_API"]
     mode = os.environ.get("_HANDLER", "buffered")
     address, _, port = host.rpartition(":")
-    sock = socket.create_connection((address, int(port)))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    family, kind, proto, _, target = _socket.getaddrinfo(
+        address.encode(), int(port), 0, _socket.SOCK_STREAM
+    )[0]
+    sock = _socket.socket(family, kind, proto)
+    sock.connect(target)
+    sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
     next_request = f"GET {NEXT_PATH} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     buffer = bytearray()
     sock.sendall(next_request)
@@ -92,6 +96,8 @@ def main() -> None:
         elif mode == "streamed":
             sock.sendall(_streamed_head(host, request_id) + b"2\r\nok\r\n0\r\n\r\n" + next_request)
         else:
+            import json  # bulk only: the floor's start-up is an interpreter and a socket
+
             spec = json.loads(event)
             total, piece_size = int(spec["total"]), int(spec["piece"])
             sock.sendall(_streamed_head(host, request_id))

@@ -81,21 +81,32 @@ async def _run(
     return result
 
 
-# Start-up variants: our layer from sources only ("deployed") or with .pyc ("pyc"). Each gives
-# "startup_<variant>_ms" (to the first next) and "first_response_<variant>_ms".
-VARIANTS = ("deployed", "pyc")
+# Start-up variants, each giving "startup_<variant>_ms" (to the first next) and
+# "first_response_<variant>_ms": our layer from sources only ("deployed") or with .pyc ("pyc"),
+# both with a handler module importing nothing; and as deployed with the typed no-op handler
+# ("typed", buffered.py: `from typing import Any`), to show what a handler's imports add.
+VARIANTS = ("deployed", "pyc", "typed")
 
 
 def cold_start_runs(
     clients: Sequence[RuntimeClient], tree: DeployedTree
 ) -> list[tuple[tuple[str, ...], RuntimeClient]]:
     """What to start, each with the variants its figures count for: our runtime once per
-    variant, a peer (which has no layer) once for both."""
+    variant; a peer (which has no layer) once with each handler, or once for all three if its
+    no-op handler imports nothing already (Node's, the ceiling's)."""
     runs: list[tuple[tuple[str, ...], RuntimeClient]] = []
     for client in clients:
+        trivial = client.for_startup()
         if client.argv and client.argv[0].endswith(STREAM_BOOTSTRAP.name):
             runs += [
-                ((variant,), as_deployed(client, tree, variant == "pyc")) for variant in VARIANTS
+                (("deployed",), as_deployed(trivial, tree, pyc=False)),
+                (("pyc",), as_deployed(trivial, tree, pyc=True)),
+                (("typed",), as_deployed(client, tree, pyc=False)),
+            ]
+        elif trivial is not client:
+            runs += [
+                (("deployed", "pyc"), as_deployed(trivial, tree, pyc=False)),
+                (("typed",), as_deployed(client, tree, pyc=False)),
             ]
         else:
             runs.append((VARIANTS, as_deployed(client, tree, pyc=False)))

@@ -47,6 +47,8 @@ def test_quick_bench_prints_figures_for_ours_and_awslambdaric(tmp_path: Path) ->
         "start-up, layer with .pyc": 3,
         "first response as deployed": 3,
         "first response, layer with .pyc": 3,
+        "start-up as deployed, typed handler": 3,
+        "first response as deployed, typed handler": 3,
     }
     for title, count in figures.items():
         line = next(line for line in out.splitlines() if line.startswith(title) or title in line)
@@ -69,6 +71,7 @@ def test_quick_bench_prints_figures_for_ours_and_awslambdaric(tmp_path: Path) ->
     assert medians["bulk"]["ours"] > 0
     assert document["targets"]["streamed no-op >= 2.5x the Node client"] is None
     assert medians["startup_deployed_ms"].keys() == {"ceiling", "ours", "awslambdaric"}
+    assert medians["startup_typed_ms"].keys() == {"ceiling", "ours", "awslambdaric"}
 
 
 @pytest.mark.timeout(90)
