@@ -68,6 +68,7 @@ def test_failure_after_an_early_end_is_logged_and_the_runtime_serves_on(
     second = layer.api.push({})
     assert layer.api.result(second).body == b"whole"
     assert [r.kind for r in layer.api.received if r.request_id == first] == ["response"]
+    layer.api.wait_count("next", 3)  # sent once the second failure was logged
     stdout, _ = layer.stop(process)
     assert stdout.count("[ERROR] ValueError: failed after the response was complete") == 2
 
@@ -82,6 +83,41 @@ def test_refused_early_ended_stream_is_logged_and_the_runtime_serves_on(
     assert layer.api.result(following).body == b"done"
     stdout, _ = layer.stop(process)
     assert "RuntimeApiError" in stdout and "answered 413" in stdout
+
+
+def test_refused_error_trailers_keep_the_pipelined_next(layer: LayerHarness) -> None:
+    """Lambda refusing a stream that ended with error trailers leaves the next request the
+    runtime sent behind it: the connection stays, and that next is the one answered."""
+    layer.api.status_sequence["response"] = [400]
+    process = layer.start("streaming.as_asked")
+    first = layer.api.result(layer.api.push({"n": 1, "fail": "after"}))
+    assert first.trailers
+    second = layer.api.result(layer.api.push({"n": 2}))
+    assert second.body.startswith(b"2:")
+    assert second.connection == first.connection
+    stdout, _ = layer.stop(process)
+    assert "answered 400" in stdout
+
+
+def test_a_thread_ending_the_stream_while_the_handler_fails_is_waited_for(
+    layer: LayerHarness,
+) -> None:
+    """The loop looks at the stream only once no thread is inside a write: the thread's whole
+    body goes out, nothing else is sent on the connection meanwhile, the runtime serves on."""
+    size = 8 << 20
+    layer.api.reading.clear()  # a slow reader: the thread's last write blocks
+    process = layer.start("streaming.thread_ends_while_failing")
+    first = layer.api.push({"size": size})
+    layer.api.first_byte(first)
+    time.sleep(0.5)
+    layer.api.reading.set()
+    result = layer.api.result(first)
+    assert result.kind == "response" and len(result.body) == size and not result.trailers
+    second = layer.api.push({"size": 3})
+    assert layer.api.result(second).body == b"xxx"
+    assert layer.api.garbage == []
+    stdout, _ = layer.stop(process)
+    assert "[ERROR] ValueError: failed while a thread ended the stream" in stdout
 
 
 def test_next_lost_with_a_closed_connection_is_asked_again(layer: LayerHarness) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import socket
+import sys
 from decimal import Decimal
 
 import pytest
 
+from lambda_streaming.runtime import logs
 from lambda_streaming.runtime.api import RuntimeApiClient
 from lambda_streaming.runtime.chunked import ChunkedPost, StreamBrokenError
 from lambda_streaming.runtime.errors import RuntimeFault
@@ -78,3 +82,47 @@ def test_marshal_keeps_decimals_exact_and_strings_intact() -> None:
     body, content_type = _marshal([Decimal("3.140"), mark_like, {"k": Decimal("1e-7")}])
     assert content_type == "application/json"
     assert body == ('[3.140, "' + mark_like + '", {"k": 1E-7}]').encode()
+
+
+class _SharedLoader:
+    """One loader for many modules, as a zipimporter is."""
+
+    def create_module(self, spec):  # type: ignore[no-untyped-def]
+        return None
+
+    def exec_module(self, module):  # type: ignore[no-untyped-def]
+        module.ran = True
+
+
+class _SharedFinder:
+    def __init__(self, names: set[str]) -> None:
+        self.loader = _SharedLoader()
+        self.names = names
+
+    def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
+        if name in self.names:
+            return importlib.util.spec_from_loader(name, self.loader)
+        return None
+
+
+def test_logging_hook_waits_through_a_probe_and_a_shared_loader() -> None:
+    """A find_spec probe wraps the shared loader; the next module it loads is another one,
+    which must neither fire the hook nor keep the wrapper; the real import then fires it."""
+    fired: list[str] = []
+    hook = logs._AfterImport("zz_hook_target", lambda: fired.append("then"))
+    finder = _SharedFinder({"zz_hook_target", "zz_hook_other"})
+    sys.meta_path[:0] = [hook, finder]
+    try:
+        assert importlib.util.find_spec("zz_hook_target") is not None  # a probe, no import
+        importlib.import_module("zz_hook_other")
+        assert fired == [] and hook in sys.meta_path
+        assert "exec_module" not in vars(finder.loader)
+        importlib.import_module("zz_hook_target")
+        assert fired == ["then"] and hook not in sys.meta_path
+        assert "exec_module" not in vars(finder.loader)
+    finally:
+        for entry in (hook, finder):
+            if entry in sys.meta_path:
+                sys.meta_path.remove(entry)
+        for name in ("zz_hook_target", "zz_hook_other"):
+            sys.modules.pop(name, None)

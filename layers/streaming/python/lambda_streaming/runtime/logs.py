@@ -120,7 +120,8 @@ class _AfterImport:
         def exec_module(module: Any) -> None:
             del loader.exec_module  # the loader is itself again (reload() and tools see it)
             run(module)
-            self._finish()
+            if module.__name__ == self._name:  # a loader shared by many (zipimport): wait on
+                self._finish()
 
         try:
             loader.exec_module = exec_module  # this spec's own loader: no other import sees it

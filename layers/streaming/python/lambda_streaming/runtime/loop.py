@@ -139,7 +139,11 @@ class Runtime:
                 body, content_type = _marshal(result)
                 try:
                     results.post_response(
-                        self._client, invocation.request_id, body, content_type, True
+                        self._client,
+                        invocation.request_id,
+                        body,
+                        content_type,
+                        ends_invocation=True,
                     )
                 except (OSError, RuntimeApiError) as exc:
                     if not self._multi_concurrent:
@@ -147,6 +151,8 @@ class Runtime:
                     _warn_and_go_on(exc)
         except Exception as exc:
             self._fail(exc, invocation, stream)
+        if stream is not None:
+            stream._settled()  # a handler's thread may still be inside end()
         if self._client.owed_reply:  # the handler ended its stream itself, then returned
             self._end_invocation(invocation)
 
@@ -154,8 +160,8 @@ class Runtime:
         """Ask for ``next`` and read the reply an early-ended stream still owes."""
         try:
             results.end_invocation(self._client)
-        except (OSError, RuntimeApiError) as exc:
-            if self._multi_concurrent:
+        except Exception as exc:  # whatever it was (a refusal, a broken reply), serve on
+            if self._multi_concurrent and isinstance(exc, (OSError, RuntimeApiError)):
                 _warn_and_go_on(exc)
                 return
             from lambda_streaming.runtime.failures import error_document
@@ -187,6 +193,8 @@ class Runtime:
 
         document = error_document(exc, invocation.request_id)
         self._logs.log_error(document)
+        if stream is not None:
+            stream._settled()  # what a handler's thread is still sending decides what is left
         try:
             if self._client.next_pending:
                 pass  # the result went out and was refused: Lambda ended the invocation; logged
@@ -198,8 +206,9 @@ class Runtime:
                 stream._abort(document)
             # else: the response was already complete; the error is only logged
         except Exception as report_failure:  # whatever it was, the runtime serves on
-            if stream is not None and stream.committed:
+            if stream is not None and stream.committed and not self._client.next_pending:
                 # A body Lambda saw start but never saw end: a broken connection tells it so.
+                # (With next pending the body did end, and was refused: the connection stays.)
                 self._client.close()
             if self._multi_concurrent and isinstance(report_failure, (OSError, RuntimeApiError)):
                 _warn_and_go_on(report_failure)

@@ -142,8 +142,16 @@ class ResponseStream:
     def _abort(self, error: dict[str, Any]) -> None:
         """End the body reporting ``error`` (the runtime's path for a failure mid-stream)."""
         with self._lock:
+            if self._ended:
+                return  # another thread's end() got there first: the body is complete
             self._ended = True
             self._sink.finish(error, (), True)
+
+    def _settled(self) -> None:
+        """Return once no other thread is writing or ending this stream (the runtime waits so
+        before it looks at what is left to send)."""
+        with self._lock:
+            pass
 
     def _use_prelude(self, prelude: Prelude) -> None:
         """Send ``prelude`` ahead of the body; the stream's own type becomes the prelude's."""
