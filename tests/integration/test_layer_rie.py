@@ -67,6 +67,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def classic_command(port: int) -> list[str]:
+    """The RIE in classic mode (what ``sam local invoke`` runs) with our wrapper as bootstrap,
+    invoked on ``port``."""
+    return [
+        str(rie_binary()),
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{free_port()}",
+        str(STREAM_BOOTSTRAP),
+        sys.executable,
+        "/var/runtime/bootstrap.py",
+    ]
+
+
 @contextlib.contextmanager
 def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
     with log.open("wb") as out:
@@ -103,18 +118,8 @@ def invoke(port: int, event: object, timeout: float = 30) -> requests.Response:
 
 
 def test_classic_mode_accepts_the_stream_and_returns_prelude_and_body(tmp_path: Path) -> None:
-    rie = rie_binary()
     port = free_port()
-    command = [
-        str(rie),
-        "--runtime-interface-emulator-address",
-        f"127.0.0.1:{port}",
-        "--runtime-api-address",
-        f"127.0.0.1:{free_port()}",
-        str(STREAM_BOOTSTRAP),
-        sys.executable,
-        "/var/runtime/bootstrap.py",
-    ]
+    command = classic_command(port)
     env = clean_env(_HANDLER="streaming.http", LAMBDA_TASK_ROOT=str(HANDLERS))
     with running(command, env, tmp_path / "rie.log"):
         response = invoke(port, {})
@@ -130,18 +135,8 @@ def test_classic_mode_serves_every_ending_from_one_runtime(tmp_path: Path) -> No
     """The runtime asks for ``next`` behind each result (HTTP/1.1 pipelining): AWS's Runtime API
     must answer after a streamed body, an ``/error`` and error trailers alike, and the same
     process must serve every invocation."""
-    rie = rie_binary()
     port = free_port()
-    command = [
-        str(rie),
-        "--runtime-interface-emulator-address",
-        f"127.0.0.1:{port}",
-        "--runtime-api-address",
-        f"127.0.0.1:{free_port()}",
-        str(STREAM_BOOTSTRAP),
-        sys.executable,
-        "/var/runtime/bootstrap.py",
-    ]
+    command = classic_command(port)
     env = clean_env(_HANDLER="streaming.as_asked", LAMBDA_TASK_ROOT=str(HANDLERS))
     events = [{"n": 1}, {"n": 2, "fail": "before"}, {"n": 3}, {"n": 4, "fail": "after"}, {"n": 5}]
     with running(command, env, tmp_path / "rie.log"):
@@ -188,18 +183,8 @@ def test_classic_mode_reports_an_error_exactly_as_for_the_stock_client(tmp_path:
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_sample_events_under_the_rie_as_sam_local_runs_them(function: str, tmp_path: Path) -> None:
     """What ``sam local invoke`` prints for each file in events/: the README's promises."""
-    rie = rie_binary()
     port = free_port()
-    command = [
-        str(rie),
-        "--runtime-interface-emulator-address",
-        f"127.0.0.1:{port}",
-        "--runtime-api-address",
-        f"127.0.0.1:{free_port()}",
-        str(STREAM_BOOTSTRAP),
-        sys.executable,
-        "/var/runtime/bootstrap.py",
-    ]
+    command = classic_command(port)
     env = clean_env(
         _HANDLER="app.handler",
         LAMBDA_TASK_ROOT=str(ROOT / "functions" / function),
