@@ -111,6 +111,18 @@ def test_a_rejected_result_only_logs_a_warning(layer: LayerHarness) -> None:
     assert "This won't kill the Runtime loop" in out
 
 
+def test_a_rejected_stream_only_logs_a_warning(layer: LayerHarness) -> None:
+    layer.api.status_sequence["response"] = [500]
+    process = layer.start("streaming.as_asked", AWS_LAMBDA_MAX_CONCURRENCY="1")
+    layer.api.result(layer.api.push({"n": 1}))
+    second = layer.api.push({"n": 2})
+    assert layer.api.result(second).body.startswith(b"2:")
+    assert not [r for r in layer.api.received if r.kind == "error"]
+    out, _ = layer.stop(process)
+    assert "This won't kill the Runtime loop" in out
+    assert "[ERROR]" not in out
+
+
 class LogSocket:
     """Lambda's log fd provider: records each connection's peer pid, order and bytes."""
 

@@ -133,11 +133,12 @@ class Runtime:
                 )
             elif stream is None and self._streaming:
                 stream = self._new_stream(invocation.request_id, event)
-            if stream is not None:
-                stream._end(None, ends_invocation=True)
-            else:
+            if stream is None:
                 body, content_type = _marshal(result)
-                try:
+            try:
+                if stream is not None:
+                    stream._end(None, ends_invocation=True)
+                else:
                     results.post_response(
                         self._client,
                         invocation.request_id,
@@ -145,10 +146,10 @@ class Runtime:
                         content_type,
                         ends_invocation=True,
                     )
-                except (OSError, RuntimeApiError) as exc:
-                    if not self._multi_concurrent:
-                        raise
-                    _warn_and_go_on(exc)
+            except (OSError, RuntimeApiError) as exc:
+                if not self._multi_concurrent:
+                    raise
+                _warn_and_go_on(exc)  # a Managed Instances worker: a refused result only warns
         except Exception as exc:
             self._fail(exc, invocation, stream)
         if stream is not None:
