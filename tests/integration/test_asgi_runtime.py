@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,6 @@ from tests.support.layer_runtime_api import Received
 APPS = Path(__file__).resolve().parents[1] / "fixtures" / "asgi_apps"
 HTTP_CT = "application/vnd.awslambda.http-integration-response"
 NULS = b"\x00" * 8
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
 
 
 def start(layer: LayerHarness, module: str, **env: str) -> Any:

@@ -31,25 +31,8 @@ def wait_gone(pid: int, timeout: float = 5.0) -> bool:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_serve_streams_and_stops_cleanly(stop_signal: signal.Signals) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlab", "serve", "--template", str(TEMPLATE), "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    banner: list[str] = []
+    process, text = _serve_until_banner("--template", str(TEMPLATE))
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            banner.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        text = "".join(banner)
         stream_url = re.search(
             r"(http://127\.0\.0\.1:\d+/StreamFunction/)\s+RESPONSE_STREAM\s+NONE", text
         )

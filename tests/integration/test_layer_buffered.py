@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.layer_process import LayerHarness
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
 
 
 def invoke(layer: LayerHarness, handler: str, event: object = None, raw: bytes | None = None,

@@ -10,24 +10,14 @@ from __future__ import annotations
 import base64
 import json
 from array import array
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.layer_process import LayerHarness
+from tests.support.layer_runtime_api import chunk
 
 HTTP_CT = "application/vnd.awslambda.http-integration-response"
 NULS = b"\x00" * 8
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
-
-
-def chunk(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def test_write_after_a_broken_stream_never_reconnects(layer: LayerHarness) -> None:

@@ -34,12 +34,6 @@ BAD = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
-
-
 @pytest.mark.parametrize(("query", "message"), BAD)
 def test_runtime_reports_the_bad_prelude_before_any_byte(
     layer: LayerHarness, query: dict[str, str], message: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -30,12 +29,6 @@ def watched_after(statement: str) -> set[str]:
 def preloaded() -> set[str]:
     """What a bare interpreter already has: the budget is about what the runtime adds."""
     return watched_after("pass")
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
 
 
 def loaded_by(layer: LayerHarness, request_id: str, preloaded: set[str]) -> set[str]:

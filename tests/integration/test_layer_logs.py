@@ -7,7 +7,6 @@ import os
 import re
 import struct
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,12 +14,6 @@ from tests.support.layer_process import LayerHarness, start_runtime, stop
 from tests.support.layer_runtime_api import RecordingRuntimeApi
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
 
 
 def run_once(layer: LayerHarness, handler: str, **env: str) -> tuple[str, str]:

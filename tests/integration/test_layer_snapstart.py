@@ -6,19 +6,9 @@ runtime provides; the recording Runtime API answers ``restore/next`` at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.support.layer_process import LayerHarness
 
 SNAP = {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
 
 
 def test_hooks_run_in_stock_order_around_restore_next(layer: LayerHarness) -> None:

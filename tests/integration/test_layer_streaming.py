@@ -6,32 +6,20 @@ import base64
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.support.layer_process import LayerHarness
+from tests.support.layer_runtime_api import chunk
 
 HTTP_CT = "application/vnd.awslambda.http-integration-response"
 NULS = b"\x00" * 8
 TRACE = "Root=1-5e1b4151-5ac6c58f5b5dbd7b1c7a6f0a;Parent=1;Sampled=1"
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
-
-
 def invoke(layer: LayerHarness, handler: str, event: object = None, **env: str):
     layer.start(handler, **env)
     request_id = layer.api.push(event if event is not None else {})
     return request_id, layer.api.result(request_id)
-
-
-def chunk(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def test_next_goes_out_behind_every_result(layer: LayerHarness) -> None:

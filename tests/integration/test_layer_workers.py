@@ -12,25 +12,13 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.support.layer_process import LayerHarness, start_runtime, stop
+from tests.support.layer_runtime_api import chunk
 
 HTTP_CT = "application/vnd.awslambda.http-integration-response"
 MI = {"AWS_LAMBDA_MAX_CONCURRENCY": "4"}
-
-
-@pytest.fixture
-def layer() -> Iterator[LayerHarness]:
-    with LayerHarness() as harness:
-        yield harness
-
-
-def chunk(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def expected_body(tag: str, pid: str) -> bytes:

@@ -360,6 +360,11 @@ class RecordingRuntimeApi:
         sock.sendall(data)
 
 
+def chunk(data: bytes) -> bytes:
+    """``data`` as one chunk of a chunked body, as the runtime frames each write."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
 def _alive(sock: socket.socket) -> bool:
     try:
         return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""

@@ -151,9 +151,8 @@ class Runtime:
                     raise
                 _warn_and_go_on(exc)  # a Managed Instances worker: a refused result only warns
         except Exception as exc:
-            self._fail(exc, invocation, stream)
-        if stream is not None:
-            stream._settled()  # a handler's thread may still be inside end()
+            self._fail(exc, invocation, stream)  # waits for a handler's thread inside end()
+        # (on success, stream._end took the stream's lock: no thread is writing any more)
         if self._client.owed_reply:  # the handler ended its stream itself, then returned
             self._end_invocation(invocation)
 
