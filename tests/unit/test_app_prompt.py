@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lambda_streaming.content.prompt import Limits, PromptRequest, RequestError, parse_request
+from token_stream.prompt import Limits, PromptRequest, RequestError, parse_request
 
 LIMITS = Limits(max_prompt_chars=20, default_max_tokens=8, max_tokens=100)
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from lambda_streaming.content.prompt import Limits, PromptRequest, RequestError, parse_request
 from lambda_streaming.http.buffered import function_url_result, rest_proxy_result
 from lambda_streaming.http.request import Request, event_method, event_version, is_rest_event
 from lambda_streaming.http.responses import StreamingResponse
 from lambda_streaming.http.stream import http_metadata
+from token_stream.prompt import Limits, PromptRequest, RequestError, parse_request
 
 EVENTS = Path(__file__).parents[2] / "events"
 LIMITS = Limits(max_prompt_chars=20, default_max_tokens=8, max_tokens=100)
