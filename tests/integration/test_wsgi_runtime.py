@@ -76,6 +76,19 @@ def test_django_streaming_http_response_parts_arrive_as_sent(layer: LayerHarness
     }
 
 
+def test_the_end_of_a_response_leaves_with_the_request_for_the_next_event(
+    layer: LayerHarness,
+) -> None:
+    """The adapter leaves the stream's end to the runtime, which sends it once the handler
+    returned, in one write with ``next``: no write, and no wait for a reply, of its own."""
+    start(layer, "flask_app")
+    got = call(layer, ev.v2("GET", "/json"))
+    assert json.loads(split(got)[1])["path"] == "/json"
+    following = layer.api.wait_count("next", 2)[1]
+    assert following.connection == got.connection
+    assert following.started == got.ended  # the same bytes received brought both
+
+
 def test_paths_stage_and_query_reach_flask_as_under_a_server(layer: LayerHarness) -> None:
     start(layer, "flask_app")
     event = ev.v1("GET", "/environ/caf%C3%A9/a%2Fb", "x=é")

@@ -299,7 +299,7 @@ def test_content_length_is_kept_to_and_its_last_write_ends_the_stream() -> None:
         return [b"{}"]
 
     sink = serve(whole)
-    assert len(sink.sends) == 1  # prelude, delimiter, body and the end in one write
+    assert len(sink.sends) == 1  # prelude, delimiter and body in one write
 
 
 def test_write_callable_sends_at_once_head_included() -> None:
