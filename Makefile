@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
+LAYER_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)".*/\1/p' layers/streaming/python/lambda_streaming/__init__.py)
 
-.PHONY: serve test lint format browser peers compare bench clean
+.PHONY: serve test lint format browser peers compare bench layer wheel clean
 
 ## serve: install if needed, then serve all three functions locally (auth off) with real streaming
 serve: $(INSTALLED)
@@ -33,10 +34,10 @@ compare: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m streamlab bench runtime
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml layers/streaming/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./layers/streaming -e '.[dev]'
 	touch $@
 
 ## browser: Debian's Chromium for the Playwright test (Playwright cannot download browsers here)
@@ -47,5 +48,14 @@ browser:
 peers:
 	@sh scripts/install-node-ric.sh
 
+## layer: dist/lambda-streaming-<version>-layer.zip, the /opt layout with .pyc for every CPython
+## 3.11-3.14 found here (reproducible: same sources, same bytes)
+layer:
+	$(PYTHON) layers/streaming/build_layer.py --zip dist/lambda-streaming-$(LAYER_VERSION)-layer.zip
+
+## wheel: dist/lambda_streaming-<version>-py3-none-any.whl (the build backend, hatchling)
+wheel: $(INSTALLED)
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist ./layers/streaming
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log dist
