@@ -1,0 +1,147 @@
+"""``make wheel``: a reproducible wheel with no dependencies that, vendored into a function's
+code with ``pip install --target``, streams through ``/var/task/stream-bootstrap``, under AWS's
+Runtime Interface Emulator too, with the stock ``sys.path`` (the real ``/opt`` for layers)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_layer_rie import (
+    NULS,
+    clean_env,
+    free_port,
+    invoke,
+    rie_binary,
+    running,
+)
+from tests.support.dist import build_wheel, version
+from tests.support.layer_process import HANDLERS, stop
+from tests.support.layer_runtime_api import RecordingRuntimeApi
+
+VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="module")
+def task_root(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A function's code with the wheel vendored as any zip or container build does it."""
+    task = tmp_path_factory.mktemp("task")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",  # nothing but the wheel: it needs no dependency
+            "--no-compile",
+            "--target",
+            str(task),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in ("streaming.py", "probe.py"):
+        shutil.copy2(HANDLERS / name, task / name)
+    return task
+
+
+def test_the_wheel_is_reproducible_and_needs_nothing(wheel: Path, tmp_path: Path) -> None:
+    assert wheel.name == f"lambda_streaming-{version()}-py3-none-any.whl"
+    again = build_wheel(tmp_path)
+    assert again.read_bytes() == wheel.read_bytes()
+    with zipfile.ZipFile(wheel) as opened:
+        names = set(opened.namelist())
+        metadata = opened.read(f"lambda_streaming-{version()}.dist-info/METADATA").decode()
+        mode = opened.getinfo("stream-bootstrap").external_attr >> 16
+    assert "Requires-Dist" not in metadata
+    assert "Classifier: Programming Language :: Python :: 3.14" in metadata
+    assert "lambda_streaming/py.typed" in names
+    assert stat.S_IMODE(mode) == 0o755
+    assert not any("__pycache__" in name or "/content/" in name for name in names)
+
+
+def test_installed_it_exposes_its_version_and_types(task_root: Path) -> None:
+    assert (task_root / "lambda_streaming" / "py.typed").is_file()
+    assert os.access(task_root / "stream-bootstrap", os.X_OK)  # pip keeps the executable bit
+    shown = subprocess.run(
+        [sys.executable, "-I", "-c", "import lambda_streaming as m; print(m.__version__)"],
+        cwd=task_root,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.stdout.strip() == version(), shown.stderr
+
+
+def test_vendored_the_handler_gets_the_stock_sys_path(task_root: Path, tmp_path: Path) -> None:
+    """The task root first, then Lambda's real /opt paths (where the function's layers are)."""
+    runtime_dir = tmp_path / "runtime"
+    runtime_dir.mkdir()
+    with RecordingRuntimeApi() as api:
+        process = subprocess.Popen(
+            [str(task_root / "stream-bootstrap"), sys.executable, "/var/runtime/bootstrap.py"],
+            env={
+                **clean_env(),
+                "AWS_LAMBDA_RUNTIME_API": api.address,
+                "_HANDLER": "probe.paths",
+                "LAMBDA_TASK_ROOT": str(task_root),
+                "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+            },
+            cwd=str(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            got = api.result(api.push({})).json()
+        finally:
+            stop(process)
+    assert got["sys_path"][:5] == [
+        str(task_root),
+        f"/opt/python/lib/{VERSION}/site-packages",
+        "/opt/python",
+        os.path.join(sys.prefix, "lib", VERSION, "site-packages"),
+        str(runtime_dir),
+    ]
+    assert got["sys_path"].count(str(task_root)) == 1
+    assert got["pythonpath"] == str(runtime_dir)
+
+
+def test_vendored_it_streams_under_the_runtime_interface_emulator(
+    task_root: Path, tmp_path: Path
+) -> None:
+    """What ``sam local invoke`` runs, with the vendored wrapper as Lambda's bootstrap runs it."""
+    port = free_port()
+    command = [
+        str(rie_binary()),
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{free_port()}",
+        str(task_root / "stream-bootstrap"),
+        sys.executable,
+        "/var/runtime/bootstrap.py",
+    ]
+    env = clean_env(_HANDLER="streaming.http", LAMBDA_TASK_ROOT=str(task_root))
+    with running(command, env, tmp_path / "rie.log"):
+        response = invoke(port, {})
+    assert response.status_code == 200, (response.content, (tmp_path / "rie.log").read_text())
+    prelude = (
+        b'{"statusCode":201,"headers":{"X-Test":"yes","Content-Type":"text/plain; charset=utf-8"},'
+        b'"cookies":["a=1; Path=/"]}'
+    )
+    assert response.content == prelude + NULS + b"hello world"
