@@ -7,15 +7,15 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 LAYER_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)".*/\1/p' layers/streaming/python/lambda_streaming/__init__.py)
 
-.PHONY: serve test lint format browser peers compare bench layer wheel clean
+.PHONY: serve test lint format browser peers cdk compare bench layer wheel clean
 
 ## serve: install if needed, then serve all three functions locally (auth off) with real streaming
 serve: $(INSTALLED)
 	$(BIN)/python -m streamlab serve --template template.yaml --host $(HOST) --port $(PORT) --no-auth
 
 ## test: install if needed (Chromium for the browser test, Node's runtime client for the parity
-## test), then lint and run the whole suite
-test: $(INSTALLED) browser peers
+## test, the AWS CDK for the CDK example), then lint and run the whole suite
+test: $(INSTALLED) browser peers cdk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -47,6 +47,10 @@ browser:
 ## peers: AWS's Node.js runtime client, the reference our bytes are compared with (best effort)
 peers:
 	@sh scripts/install-node-ric.sh
+
+## cdk: aws-cdk-lib (PyPI) and the cdk CLI (npm) into .bench/cdk, for the CDK example's test
+cdk:
+	@PYTHON=$(PYTHON) sh scripts/install-cdk.sh
 
 ## layer: dist/lambda-streaming-<version>-layer.zip, the /opt layout with .pyc for every CPython
 ## 3.11-3.14 found here (reproducible: same sources, same bytes)
