@@ -4,6 +4,7 @@ Runtime Interface Emulator too, with the stock ``sys.path`` (the real ``/opt`` f
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -145,3 +146,40 @@ def test_vendored_it_streams_under_the_runtime_interface_emulator(
         b'"cookies":["a=1; Path=/"]}'
     )
     assert response.content == prelude + NULS + b"hello world"
+
+
+VENDORED_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Vendored:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: streaming.http
+      CodeUri: code/
+      Environment:
+        Variables:
+          AWS_LAMBDA_EXEC_WRAPPER: /var/task/stream-bootstrap
+      FunctionUrlConfig:
+        AuthType: NONE
+        InvokeMode: RESPONSE_STREAM
+"""
+
+
+def test_vendored_it_streams_under_streamlab_serve(wheel: Path, tmp_path: Path) -> None:
+    """The wheel in a function's requirements.txt: serve installs it into the task root as
+    ``sam build`` bundles requirements, and the wrapper under /var/task starts the runtime."""
+    from tests.support.app_emulator import call, emulator
+
+    shutil.copy2(wheel, tmp_path / wheel.name)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()  # a new wheel, a new install
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "requirements.txt").write_text(f"../{wheel.name} --hash=sha256:{digest}\n")
+    shutil.copy2(HANDLERS / "streaming.py", tmp_path / "code" / "streaming.py")
+    (tmp_path / "template.yaml").write_text(VENDORED_TEMPLATE)
+    with emulator(tmp_path / "template.yaml") as base_url:
+        reply = call("GET", f"{base_url}/Vendored/", service="")
+    assert reply.status == 201, reply.body
+    assert reply.headers["X-Test"] == "yes"
+    assert reply.body == b"hello world"
