@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from lambda_streaming import StreamingResponse
-from lambda_streaming.http.cors import rest_cors_headers
+from lambda_streaming.http.cors import cors_headers
 from token_stream.formats import STREAMING_HEADERS
 from token_stream.messages import Done, Error, Message
 from token_stream.pipeline import generate
@@ -51,7 +51,7 @@ def prompt_response(
     which a Function URL adds on its own.
     """
     log: Log = logger or logging.getLogger(__name__)
-    cors = rest_cors_headers(event)
+    cors = cors_headers(event)
     try:
         request = parse_request(event)
     except RequestError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"  # the distribution's version (pyproject.toml reads it here)
 
 _EXPORTS = {
-    "HttpResponseStream": "lambda_streaming.http.stream",
+    "HttpResponseStream": "lambda_streaming.http.prelude",
     "ResponseStream": "lambda_streaming.runtime.stream",
     "StreamStateError": "lambda_streaming.runtime.stream",
     "StreamingResponse": "lambda_streaming.http.responses",
@@ -26,8 +26,8 @@ __all__ = [
 
 TYPE_CHECKING = False  # for type checkers and IDEs: the same names, eagerly
 if TYPE_CHECKING:
+    from lambda_streaming.http.prelude import HttpResponseStream
     from lambda_streaming.http.responses import StreamingResponse
-    from lambda_streaming.http.stream import HttpResponseStream
     from lambda_streaming.runtime.handler import streamify_response
     from lambda_streaming.runtime.stream import ResponseStream, StreamStateError
 

@@ -7,7 +7,7 @@ decorators such as Powertools' ``inject_lambda_context`` working.
 
 from __future__ import annotations
 
-from lambda_streaming.http.stream import HttpResponseStream
+from lambda_streaming.http.prelude import HttpResponseStream
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:

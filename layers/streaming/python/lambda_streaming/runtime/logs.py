@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.interfaces import ErrorDocument
     from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
 
 # The invocation being served, stamped on every record by log_handler.RequestIdFilter.
