@@ -27,6 +27,7 @@ from tests.support.dist import build_wheel, version
 from tests.support.layer_process import HANDLERS, stop
 from tests.support.layer_runtime_api import RecordingRuntimeApi
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -183,3 +184,46 @@ def test_vendored_it_streams_under_streamlab_serve(wheel: Path, tmp_path: Path) 
     assert reply.status == 201, reply.body
     assert reply.headers["X-Test"] == "yes"
     assert reply.body == b"hello world"
+
+
+def test_the_vendored_example_builds_with_sam_and_streams_under_the_rie(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """examples/vendored: ``lambda-streaming`` in requirements.txt, built by ``sam build`` through
+    pip --target (its Makefile), so /var/task/stream-bootstrap stays executable and Lambda's
+    bootstrap can exec it. The package index here has no lambda-streaming: pip finds the wheel."""
+    build = tmp_path / "build"
+    done = subprocess.run(
+        [
+            *(Path(sys.executable).with_name("sam"), "build", "--build-dir", build),
+            *("--template-file", EXAMPLES / "vendored" / "template.yaml"),
+        ],
+        env={
+            **os.environ,
+            "SAM_CLI_TELEMETRY": "0",
+            "PIP_FIND_LINKS": str(wheel.parent),
+            "PYTHON": sys.executable,
+        },
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    task = build / "StreamFunction"
+    assert os.access(task / "stream-bootstrap", os.X_OK)
+    port = free_port()
+    command = [
+        str(rie_binary()),
+        "--runtime-interface-emulator-address",
+        f"127.0.0.1:{port}",
+        "--runtime-api-address",
+        f"127.0.0.1:{free_port()}",
+        str(task / "stream-bootstrap"),
+        sys.executable,
+        "/var/runtime/bootstrap.py",
+    ]
+    env = clean_env(_HANDLER="app.handler", LAMBDA_TASK_ROOT=str(task))
+    with running(command, env, tmp_path / "rie.log"):
+        response = invoke(port, {})
+    assert response.status_code == 200, (response.content, (tmp_path / "rie.log").read_text())
+    assert response.content.endswith(NULS + b"1\n2\n3\n4\n5\n")
