@@ -63,17 +63,17 @@ def collect(pairs: Iterable[Sequence[bytes | str]]) -> Collected:
     repeated: dict[str, list[str]] = {}  # spelling -> every value, for repeated names only
     cookies: list[str] = []
     for pair in pairs:
-        name, value = pair[0], pair[1]
+        raw_name, raw_value = pair[0], pair[1]
         # bytes is what ASGI allows and frameworks send: decoded inline, no call per header;
         # a value as UTF-8 where it is (the front writes the prelude's text as UTF-8)
-        name = name.decode("latin-1") if type(name) is bytes else _text(name)
-        if type(value) is bytes:
+        name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else _text(raw_name)
+        if isinstance(raw_value, bytes):
             try:
-                value = value.decode()
+                value = raw_value.decode()
             except UnicodeDecodeError:
-                value = value.decode("latin-1")
+                value = raw_value.decode("latin-1")
         else:
-            value = _text(value)
+            value = _text(raw_value)
         if not name or not TOKEN_CHARS.issuperset(name):
             raise ValueError(f"response header name {name!r} is not an HTTP token")
         if "\r" in value or "\n" in value or "\0" in value:

@@ -37,7 +37,7 @@ class HttpPrelude:
     def body_content_type(self) -> str:
         for name, value in self.metadata.get("headers", {}).items():
             if name.lower() == "content-type":
-                return value
+                return str(value)
         return ""
 
     def set_body_content_type(self, content_type: str) -> None:

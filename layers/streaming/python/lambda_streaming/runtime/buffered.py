@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from lambda_streaming.runtime.interfaces import ErrorDocument, Shape
+    from lambda_streaming.runtime.interfaces import Buffer, ErrorDocument, Shape
     from lambda_streaming.runtime.pipeline import Pipeline
 
 
@@ -40,11 +40,11 @@ class BufferedSink:
     def set_content_type(self, content_type: str) -> None:
         self._content_type = content_type
 
-    def send(self, pieces: Sequence[bytes]) -> None:
+    def send(self, pieces: Sequence[Buffer]) -> None:
         for piece in pieces:
             self._data += piece
 
-    def finish(self, error: ErrorDocument | None = None, last: Sequence[bytes] = ()) -> None:
+    def finish(self, error: ErrorDocument | None = None, last: Sequence[Buffer] = ()) -> None:
         if error is not None:
             raise AssertionError("a buffered response reports errors through /error")
         self.send(last)

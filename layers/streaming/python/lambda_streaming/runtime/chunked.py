@@ -16,23 +16,23 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from lambda_streaming.runtime.interfaces import ErrorDocument
+    from lambda_streaming.runtime.interfaces import Buffer, ErrorDocument
     from lambda_streaming.runtime.pipeline import Pipeline
 
 CRLF = b"\r\n"
 ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
 
 
-def chunk_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+def chunk_parts(data: Buffer) -> tuple[bytes, Buffer, bytes]:
     """One chunk as three buffers for sendmsg(): size line, data (not copied), CRLF."""
     if not data:
         raise ValueError("a zero-length chunk would end the body; skip empty writes instead")
     return b"%x\r\n" % len(data), data, CRLF
 
 
-def chunks(pieces: Iterable[bytes]) -> list[bytes]:
+def chunks(pieces: Iterable[Buffer]) -> list[Buffer]:
     """Frame each non-empty piece as its own chunk, flattened for a single sendmsg()."""
-    parts: list[bytes] = []
+    parts: list[Buffer] = []
     for piece in pieces:
         if piece:
             parts.extend(chunk_parts(piece))
@@ -101,7 +101,7 @@ class ChunkedPost:
             raise RuntimeError("the Content-Type was already sent")
         self._content_type = content_type
 
-    def send(self, pieces: Sequence[bytes]) -> None:
+    def send(self, pieces: Sequence[Buffer]) -> None:
         """Put each piece on the wire as one chunk; blocks while the reader is slow."""
         if self.finished:
             raise StreamBrokenError("the response stream is closed")
@@ -114,7 +114,7 @@ class ChunkedPost:
         if parts or not self.committed:
             self._write(parts)
 
-    def finish(self, error: ErrorDocument | None = None, last: Sequence[bytes] = ()) -> None:
+    def finish(self, error: ErrorDocument | None = None, last: Sequence[Buffer] = ()) -> None:
         """End the body (``error`` in the trailers). ``last``: pieces still to send, in the
         same system call as the end, so a response known whole at once costs one write."""
         if self.finished:
@@ -124,7 +124,7 @@ class ChunkedPost:
         parts.append(last_chunk(error_trailers(error) if error is not None else ()))
         self._write(parts, ends=True)
 
-    def _write(self, parts: Sequence[bytes], ends: bool = False) -> None:
+    def _write(self, parts: Sequence[Buffer], ends: bool = False) -> None:
         """Write ``parts``, after the head if it has not left yet; only a head may connect."""
         opens = not self.committed
         if opens:

@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from lambda_streaming.runtime.interfaces import Reply
+    from lambda_streaming.runtime.interfaces import Buffer, Reply
 
 _MAX_HEAD = 1 << 20
 # A keep-alive connection idle longer than this is probed before reuse: a peer may have closed
@@ -38,7 +38,7 @@ class Connection:
         self._buffer = bytearray()  # bytes received but not yet parsed
         self._idle_since: float | None = None  # when the last reply was read; None: mid-request
 
-    def send(self, parts: Sequence[bytes], opens: bool = False) -> None:
+    def send(self, parts: Sequence[Buffer], opens: bool = False) -> None:
         """Write all buffers in one system call where the kernel takes them (no copies).
 
         ``opens``: the parts start with a request head, so a closed connection may be replaced;

@@ -114,8 +114,8 @@ class Runtime:
         """The invocation, with its request id on the logs and its trace id in the env."""
         invocation = Invocation(headers, body)
         self._pipeline.begin(headers)
-        logs.request_id = invocation.request_id
-        logs.tenant_id = invocation.tenant_id
+        self._logs.request_id = invocation.request_id
+        self._logs.tenant_id = invocation.tenant_id
         if logs.handler_pending:  # logging imported where the import hook could not see it
             logs.install_pending_handler()
         if invocation.trace_id is not None:
@@ -145,17 +145,17 @@ class Runtime:
         # StreamingResponse and kin; looked up on the type, so an object answering every
         # attribute (a MagicMock, a __getattr__ proxy) is marshalled as the stock client does
         if getattr(type(result), "stream_into", None) is not None:
-            stream = invocation.stream
-            if stream is None:
-                stream = invocation.stream = self._open_stream(invocation, event)
-            elif stream.started:
+            target = invocation.stream
+            if target is None:
+                target = invocation.stream = self._open_stream(invocation, event)
+            elif target.started:
                 from lambda_streaming.runtime.stream import StreamStateError
 
                 raise StreamStateError(
                     "the handler wrote to response_stream and also returned a "
                     "StreamingResponse; use one or the other"
                 )
-            result.stream_into(stream, self._run)
+            result.stream_into(target, self._run)
             return None
         if self._streaming:
             if result is not None and invocation.stream is None:

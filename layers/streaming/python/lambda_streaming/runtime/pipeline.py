@@ -24,7 +24,7 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from lambda_streaming.runtime.interfaces import Reply
+    from lambda_streaming.runtime.interfaces import Buffer, Reply
     from lambda_streaming.runtime.protocol import RuntimeApi
 
 INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
@@ -71,7 +71,7 @@ class Pipeline:
             raise RuntimeApiError(NEXT_PATH, status, body)
         return headers, body
 
-    def send_body(self, parts: Sequence[bytes], opens: bool = False) -> None:
+    def send_body(self, parts: Sequence[Buffer], opens: bool = False) -> None:
         """Bytes of the result under way; ``opens``: they start with its head."""
         if opens and (self._owed is not None or self._next_sent):
             raise RuntimeError("a request was sent before the replies owed were read")
@@ -81,7 +81,7 @@ class Pipeline:
             self.close()
             raise
 
-    def end_request(self, path: str, parts: Sequence[bytes], opens: bool = False) -> None:
+    def end_request(self, path: str, parts: Sequence[Buffer], opens: bool = False) -> None:
         """The result's last bytes, to ``path``; ``end_invocation`` reads its reply. Once the
         handler returned, ``next`` goes out in the same write."""
         if self._returned:

@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from lambda_streaming.runtime.interfaces import Reply, Transport
+    from lambda_streaming.runtime.interfaces import Buffer, Reply, Transport
 
 PREFIX = "/2018-06-01/runtime"
 NEXT_PATH = PREFIX + "/invocation/next"
@@ -62,7 +62,7 @@ class RuntimeApi:
         if not 200 <= status < 300:
             raise RuntimeApiError(path, status, reply)
 
-    def send(self, parts: Sequence[bytes], opens: bool = False) -> None:
+    def send(self, parts: Sequence[Buffer], opens: bool = False) -> None:
         """Bytes of a request; ``opens``: they start with its head (so may open a connection)."""
         self._transport.send(parts, opens)
 
