@@ -15,6 +15,7 @@ from lambda_streaming.runtime import logs
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
     from lambda_streaming.http.request import Request
@@ -33,7 +34,7 @@ class ErrorStream:
         logs.log(text)
         return len(text)
 
-    def writelines(self, lines: list[str]) -> None:
+    def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             logs.log(line)
 
