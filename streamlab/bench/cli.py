@@ -69,7 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     runtime.add_argument("--json", type=Path, help="also write every sample to this JSON file")
     runtime.set_defaults(func=run_runtime_bench)
-    asgi = kinds.add_parser(
+    _add_adapter_bench(
+        kinds,
         "asgi",
         help="one FastAPI app through lambda_streaming.asgi vs Mangum, against one Runtime API",
         description=(
@@ -78,16 +79,44 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "local Runtime APIs: invocations per second on a JSON route, and on a streaming "
             "route the time to the first part and to the end."
         ),
+        stock="Mangum",
     )
-    asgi.add_argument("--rounds", type=int, default=5, help="alternating rounds")
-    asgi.add_argument("--seconds", type=float, default=2.0, help="measured window per JSON run")
-    asgi.add_argument("--parts", type=int, default=5, help="parts of the streamed response")
-    asgi.add_argument("--gap-ms", type=int, default=100, help="pause between streamed parts")
-    asgi.add_argument("--streams", type=int, default=3, help="streamed responses per round")
-    asgi.add_argument("--quick", action="store_true", help="smoke test: figures only indicative")
-    asgi.add_argument("--no-stock", action="store_true", help="leave out Mangum under awslambdaric")
-    asgi.add_argument("--python", default=sys.executable, help="interpreter for every client")
-    asgi.set_defaults(func=run_asgi)
+    _add_adapter_bench(
+        kinds,
+        "wsgi",
+        help="one Flask app through lambda_streaming.wsgi vs apig-wsgi and serverless-wsgi",
+        description=(
+            "Runs the same small Flask app through our WSGI adapter (streamed, and buffered), "
+            "through apig-wsgi (under our runtime and under awslambdaric) and through "
+            "serverless-wsgi (under awslambdaric, if installed), alternating, against local "
+            "Runtime APIs: invocations per second on a JSON route, and on a streaming route "
+            "the time to the first part and to the end."
+        ),
+        stock="apig-wsgi and serverless-wsgi",
+    )
+
+
+def _add_adapter_bench(
+    kinds: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str,
+    stock: str,
+) -> None:
+    """``bench asgi`` and ``bench wsgi``: the same options, one app through several adapters."""
+    bench = kinds.add_parser(name, help=help, description=description)
+    bench.add_argument("--rounds", type=int, default=5, help="alternating rounds")
+    bench.add_argument("--seconds", type=float, default=2.0, help="measured window per JSON run")
+    bench.add_argument("--parts", type=int, default=5, help="parts of the streamed response")
+    bench.add_argument("--gap-ms", type=int, default=100, help="pause between streamed parts")
+    bench.add_argument("--streams", type=int, default=3, help="streamed responses per round")
+    bench.add_argument("--quick", action="store_true", help="smoke test: figures only indicative")
+    bench.add_argument(
+        "--no-stock", action="store_true", help=f"leave out {stock} under awslambdaric"
+    )
+    bench.add_argument("--python", default=sys.executable, help="interpreter for every client")
+    bench.set_defaults(func=run_adapters)
 
 
 def run_runtime_bench(args: argparse.Namespace) -> int:
@@ -151,30 +180,37 @@ def _clients(args: argparse.Namespace) -> list[runtime_clients.RuntimeClient]:
     return chosen
 
 
-def run_asgi(args: argparse.Namespace) -> int:
-    from streamlab.bench import asgi  # imported late: the CLI's start-up stays light
+def run_adapters(args: argparse.Namespace) -> int:
+    """``bench asgi`` or ``bench wsgi``: the adapters of ``args.bench`` on one app."""
+    import importlib  # imported late: the CLI's start-up stays light
 
+    from streamlab.bench import adapters
+
+    module = importlib.import_module(f"streamlab.bench.{args.bench}")
     if args.quick:
-        config = asgi.AsgiBenchConfig.quick()
+        config = adapters.AdapterBenchConfig.quick()
     else:
         if args.rounds < 1 or args.streams < 1 or args.parts < 2:
             raise SystemExit("bench: --rounds and --streams must be >= 1, --parts >= 2")
         if args.seconds <= 0 or args.gap_ms <= 0:
             raise SystemExit("bench: --seconds and --gap-ms must be positive")
-        config = asgi.AsgiBenchConfig(
+        config = adapters.AdapterBenchConfig(
             rounds=args.rounds,
             seconds=args.seconds,
             parts=args.parts,
             gap_ms=args.gap_ms,
             streams=args.streams,
         )
-    clients = asgi.adapters(args.python, stock=not args.no_stock)
-    print(f"bench asgi: {'; '.join(c.label for c in clients)}; Python {args.python}", flush=True)
+    clients = module.adapters(args.python, stock=not args.no_stock)
+    labels = "; ".join(c.label for c in clients)
+    print(f"bench {args.bench}: {labels}; Python {args.python}", flush=True)
     try:
-        result = asgi.run_asgi_bench(clients, config, progress=lambda line: print(line, flush=True))
+        result = adapters.run_adapter_bench(
+            clients, config, progress=lambda line: print(line, flush=True)
+        )
     except ClientFailed as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
     print()
-    print(asgi.render(result))
+    print(module.render(result))
     return 0

@@ -98,3 +98,36 @@ def test_quick_asgi_bench_prints_figures_for_ours_and_mangum() -> None:
     assert "stream: mangum first part after" in done.stdout
     assert "with the whole body" in done.stdout
     assert "first part before the app finishes: met" in done.stdout
+
+
+@pytest.mark.timeout(90)
+def test_quick_wsgi_bench_prints_figures_for_ours_apig_wsgi_and_serverless_wsgi() -> None:
+    """Every figure for each adapter; the bench itself refuses a wrong JSON answer."""
+    pytest.importorskip("apig_wsgi")
+    pytest.importorskip("serverless_wsgi")
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlab", "bench", "wsgi", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if "apig-wsgi-awslambdaric" in line)
+    assert header.split() == [
+        "ours",
+        "ours-buffered",
+        "apig-wsgi",
+        "apig-wsgi-awslambdaric",
+        "serverless-wsgi-awslambdaric",
+    ]
+    for title in ("JSON route (invocations/s)", "stream: first of 3 parts", "stream: end"):
+        line = next(line for line in lines if line.startswith(title))
+        assert len(re.findall(r"\d+(?:\.\d+)?", line.split(")", 1)[1])) == 5, line
+    assert re.search(r"ours \d+\.\d\dx apig-wsgi-awslambdaric's .*\(target >= 1\.3x: ", done.stdout)
+    # apig-wsgi and serverless-wsgi buffer: their first part comes with the whole body.
+    assert "stream: apig-wsgi-awslambdaric first part after" in done.stdout
+    assert done.stdout.count("with the whole body") == 3
+    assert "first part before the app finishes: met" in done.stdout
