@@ -29,9 +29,10 @@ from streamlab.emulator.invocation import (
     InvocationEvent,
     TooManyRequests,
     UnknownFunction,
+    function_error,
 )
+from streamlab.emulator.invocation_queue import Invocation
 from streamlab.emulator.logs import LambdaLog
-from streamlab.emulator.runtime_api import Invocation, function_error
 from streamlab.emulator.sandbox import Sandbox
 from streamlab.emulator.template import ParameterOverrides, load_functions
 

@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamlab.emulator.invocation import FunctionError, FunctionSpec
+from streamlab.emulator.invocation import FunctionError, FunctionSpec, function_error
+from streamlab.emulator.invocation_queue import Invocation
 from streamlab.emulator.logs import LambdaLog, max_memory_mb
 from streamlab.emulator.output import RuntimeOutput
-from streamlab.emulator.runtime_api import Invocation, RuntimeApiServer, function_error
+from streamlab.emulator.runtime_api import RuntimeApiServer
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
 

@@ -7,6 +7,7 @@ whole vocabulary between them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,12 @@ class FunctionError:
     error_type: str  # e.g. "ValueError", "Runtime.ImportModuleError", "Sandbox.Timedout"
     error_message: str
     payload: bytes  # the error document as JSON bytes ({"errorMessage", "errorType", ...})
+
+
+def function_error(error_type: str, error_message: str, **extra: object) -> FunctionError:
+    """A FunctionError whose payload is the JSON document Lambda returns for it."""
+    document = {"errorMessage": error_message, "errorType": error_type, **extra}
+    return FunctionError(error_type, error_message, json.dumps(document).encode())
 
 
 @dataclass(frozen=True)
