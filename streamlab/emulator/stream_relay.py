@@ -6,6 +6,10 @@ have gone out the status is spent, so a failure mid-stream can only cut the body
 connection is closed without the terminating zero-length chunk, which every HTTP client
 reports as a truncated transfer. The fronts differ only in how they open the response, what
 their 502 looks like, whether a prelude is required, and their timeouts.
+
+A HEAD answer ends with its head (RFC 9110 9.3.2): the body the function writes is dropped,
+and the function runs on unfollowed, as after a client disconnect, so the connection is free
+for the client's next request at once.
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ async def relay(
                 else:
                     head = plain_stream_head(content_type)
                 response = await rules.open_stream(head)
+                if request.method == "HEAD":
+                    return await _end(response)
             if data:
                 try:
                     await response.write(data)
@@ -129,6 +135,10 @@ async def relay(
             return rules.bad_gateway("stream ended before the prelude delimiter")
         head = HttpHead(200, ()) if prelude is not None else plain_stream_head(content_type)
         response = await rules.open_stream(head)
+    return await _end(response)
+
+
+async def _end(response: web.StreamResponse) -> web.StreamResponse:
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
