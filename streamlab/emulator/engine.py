@@ -32,6 +32,7 @@ from streamlab.emulator.invocation import (
     function_error,
 )
 from streamlab.emulator.invocation_queue import Invocation
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.logs import LambdaLog
 from streamlab.emulator.sandbox import Sandbox
 from streamlab.emulator.template import ParameterOverrides, load_functions
@@ -60,6 +61,7 @@ class Engine:
         log: LambdaLog | None = None,
         isolated: bool = True,
         install_requirements: bool = True,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.functions: Mapping[str, FunctionSpec] = dict(functions)
         self.max_concurrency = max_concurrency
@@ -67,6 +69,7 @@ class Engine:
         self.log = log or LambdaLog()
         self.isolated = isolated
         self.install_requirements = install_requirements
+        self.limits = limits
         self.cold_starts: Counter[str] = Counter()
         self.in_flight = 0
         self.in_flight_by: Counter[str] = Counter()
@@ -88,6 +91,7 @@ class Engine:
         log: LambdaLog | None = None,
         isolated: bool = True,
         install_requirements: bool = True,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> Engine:
         """Loads the functions with SAM CLI (raises template.TemplateError)."""
         region = region or default_region()
@@ -99,6 +103,7 @@ class Engine:
             log=log,
             isolated=isolated,
             install_requirements=install_requirements,
+            limits=limits,
         )
 
     async def start(self) -> None:
@@ -205,7 +210,12 @@ class Engine:
             self._spawn(environment.stop())
         sandbox = self._sandbox(spec.name)
         environment = ExecutionEnvironment(
-            spec, sandbox.opt_dir, self.log, region=self.region, isolation=sandbox.isolation
+            spec,
+            sandbox.opt_dir,
+            self.log,
+            region=self.region,
+            isolation=sandbox.isolation,
+            limits=self.limits,
         )
         environment.on_released = self._release
         self._busy.add(environment)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from streamlab.emulator.invocation import FunctionError, FunctionSpec, function_error
 from streamlab.emulator.invocation_queue import Invocation
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.logs import LambdaLog, max_memory_mb
 from streamlab.emulator.output import RuntimeOutput
 from streamlab.emulator.runtime_api import RuntimeApiServer
@@ -156,6 +157,7 @@ class ExecutionEnvironment:
         region: str,
         base_environment: Mapping[str, str] | None = None,
         isolation: Isolation | None = None,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.spec = spec
         self.isolation = isolation
@@ -163,7 +165,7 @@ class ExecutionEnvironment:
         self.log = log
         self.region = region
         self.base_environment = os.environ if base_environment is None else base_environment
-        self.server = RuntimeApiServer(function_name=spec.name, region=region)
+        self.server = RuntimeApiServer(function_name=spec.name, region=region, limits=limits)
         self.process: asyncio.subprocess.Process | None = None
         self.output: RuntimeOutput | None = None
         self.invocations = 0

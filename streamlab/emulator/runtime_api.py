@@ -28,11 +28,9 @@ from collections.abc import Callable
 
 from streamlab.emulator.invocation import FunctionError, function_error
 from streamlab.emulator.invocation_queue import Invocation
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.runtime_http import RuntimeConnection
 from streamlab.emulator.runtime_routes import NextPoll, route
-
-BUFFERED_LIMIT = 6 * 1024 * 1024 + 100  # Lambda's 6 MB (6291556 bytes) for buffered responses
-STREAMED_LIMIT = 200 * 1024 * 1024  # Lambda's 200 MB for streamed responses
 
 
 class RuntimeApiServer:
@@ -45,12 +43,14 @@ class RuntimeApiServer:
         region: str = "us-east-1",
         account_id: str = "000000000000",
         host: str = "127.0.0.1",
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.host = host
         self.port = 0
         self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
-        self.buffered_limit: int | None = BUFFERED_LIMIT
-        self.streamed_limit: int | None = STREAMED_LIMIT
+        # What the runtime may send as one response (None: no limit).
+        self.buffered_limit = limits.buffered_response
+        self.streamed_limit = limits.streamed_response
         self.first_poll_at: float | None = None  # time.monotonic() of the first ``next``: init done
         self.init_error: FunctionError | None = None
         # A stream's connection closed before its end: the environment decides what it means.
