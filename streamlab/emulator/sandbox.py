@@ -24,6 +24,7 @@ from pathlib import Path
 
 from streamlab.emulator import provision
 from streamlab.emulator.environment import Isolation, _merge
+from streamlab.emulator.interpreters import local_interpreter
 from streamlab.emulator.invocation import FunctionSpec
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,7 @@ class Sandbox:
             runtime = (
                 provision.runtime_set(spec.runtime, notify) if isolated and python_runtime else None
             )
-            version = (
-                runtime.interpreter.version if runtime else provision.local_interpreter().version
-            )
+            version = runtime.interpreter.version if runtime else local_interpreter().version
             for layer in self._layers(spec, version, notify, resolve_arns=isolated):
                 _merge(layer.resolve(), self.opt_dir)
             if runtime is None:
