@@ -56,6 +56,10 @@ class FunctionSpec:
     # ``SnapStart: {ApplyOn: PublishedVersions}``: every cold start goes through the
     # snapshot/restore sequence (hooks, restore/next), as a published version's does on AWS.
     snap_start: bool = False
+    # Lambda Managed Instances (``CapacityProviderConfig``): how many invocations one
+    # environment takes at once (``PerExecutionEnvironmentMaxConcurrency``, given to the
+    # runtime as ``AWS_LAMBDA_MAX_CONCURRENCY``); None: one at a time, as on-demand Lambda.
+    per_environment_concurrency: int | None = None
 
 
 # One invocation yields, in order: [ResponseHead, BodyChunk*], InvocationEnd.

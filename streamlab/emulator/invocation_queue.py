@@ -75,6 +75,7 @@ class Invocation:
         self._backlog = 0
         self._flow: FlowControl | None = None
         self._end_callbacks: list[Callable[[Invocation], None]] = []
+        self._dispatch_callbacks: list[Callable[[Invocation], None]] = []
         self._exhausted = False
         self._detached = False
 
@@ -87,6 +88,9 @@ class Invocation:
     def mark_dispatched(self) -> None:
         """The runtime took this event through ``next``."""
         self.dispatched_at = time.monotonic()
+        callbacks, self._dispatch_callbacks = self._dispatch_callbacks, []
+        for callback in callbacks:
+            callback(self)
         if not self._dispatched.done():
             self._dispatched.set_result(None)
 
@@ -128,6 +132,14 @@ class Invocation:
     async def wait_ended(self) -> None:
         """Returns once the invocation ended, whether or not anyone reads its events."""
         await asyncio.shield(self._ended)
+
+    def add_dispatch_callback(self, callback: Callable[[Invocation], None]) -> None:
+        """``callback(invocation)`` runs synchronously as the event goes to the runtime,
+        before the runtime can print a line about it."""
+        if self.dispatched_at is not None:
+            callback(self)
+        else:
+            self._dispatch_callbacks.append(callback)
 
     def add_end_callback(self, callback: Callable[[Invocation], None]) -> None:
         """``callback(invocation)`` runs synchronously as the invocation ends."""

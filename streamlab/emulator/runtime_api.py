@@ -58,6 +58,7 @@ class RuntimeApiServer:
         self._queue: deque[Invocation] = deque()
         self._active: dict[str, Invocation] = {}
         self._pollers: deque[NextPoll] = deque()
+        self._awaited: dict[str, Callable[[], None]] = {}
         self._connections: set[RuntimeConnection] = set()
         self._server: asyncio.Server | None = None
         self._ready: asyncio.Event | None = None
@@ -153,6 +154,17 @@ class RuntimeApiServer:
             poller.answer(self._queue.popleft())
         else:
             self._pollers.append(poller)
+
+    def when_answered(self, request_id: str, callback: Callable[[], None]) -> None:
+        """``callback()`` once the runtime answers for an invocation that already ended (a
+        timed-out one whose worker ran on): its worker is free again."""
+        self._awaited[request_id] = callback
+
+    def answered(self, request_id: str) -> None:
+        """The runtime has answered for ``request_id`` (accepted or refused)."""
+        callback = self._awaited.pop(request_id, None)
+        if callback is not None:
+            callback()
 
     def fail_init(self, error: FunctionError) -> None:
         """The runtime reported a failed init: what waits for it fails with that error."""

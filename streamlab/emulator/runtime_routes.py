@@ -73,6 +73,7 @@ def route(
         if action not in ("response", "error"):
             return Rejected(connection, 404, "InvalidRequest", f"Unknown path {target}")
         if invocation is None or invocation.dispatched_at is None or invocation.ended:
+            server.answered(request_id)
             return Rejected(connection, 400, "InvalidRequestID", f"Invalid request ID {request_id}")
         if echoed is not None and echoed != invocation.invocation_id:
             # as AWS's Runtime API (the RIE's Managed Instances code) words it
@@ -240,12 +241,14 @@ class ResultPost(_Collecting):
         content_type: str | None,
     ) -> None:
         super().__init__(connection, server.buffered_limit)
+        self.server = server
         self.invocation = invocation
         self.content_type = content_type
 
     def complete(self, body: bytes) -> None:
         invocation = self.invocation
         if invocation.ended:
+            self.server.answered(invocation.request_id)
             return  # timed out while the result was on its way
         invocation.open_response(ResponseHead(streaming=False, content_type=self.content_type))
         if body:
@@ -292,7 +295,9 @@ class StreamPost(_Exchange):
         invocation.push_body(bytes(data))
 
     def on_end(self, trailers: list[tuple[bytes, bytes]]) -> None:
-        if not self.invocation.ended:
+        if self.invocation.ended:
+            self.server.answered(self.invocation.request_id)
+        else:
             self.invocation.finish(_trailer_error(trailers))
         self.connection.respond(202, _ACCEPTED)
 
@@ -331,11 +336,13 @@ class ErrorPost(_Collecting):
         error_type: str | None,
     ) -> None:
         super().__init__(connection, server.buffered_limit)
+        self.server = server
         self.invocation = invocation
         self.error_type = error_type
 
     def complete(self, body: bytes) -> None:
-        self.invocation.finish(error_from_document(body, self.error_type))
+        if not self.invocation.finish(error_from_document(body, self.error_type)):
+            self.server.answered(self.invocation.request_id)
 
     def too_large(self, size: int) -> None:
         self.invocation.finish(_too_large(size, self.limit))
