@@ -14,14 +14,14 @@ serve: $(INSTALLED)
 
 ## test: install if needed (Chromium for the browser test, Node's runtime client for the parity
 ## test), then lint and run the whole suite
-test: $(INSTALLED) browser peers
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint browser peers
 	$(BIN)/pytest
 
+## lint: ruff (lint and format) everywhere, mypy --strict on the layer
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict layers/streaming/python/lambda_streaming
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -1,7 +1,7 @@
 """Server-sent events (text/event-stream): for browsers' EventSource and SSE clients.
 
-Thin on purpose: the layer parses the request, runs the source and encodes the messages;
-this module only picks the format and adds Powertools logging and tracing.
+Thin on purpose: the app layer (token_stream) parses the request, runs the source and
+encodes the messages; this module only picks the format and adds Powertools logging and tracing.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_streaming import StreamingResponse, streamify_response
-from lambda_streaming.content.formats import sse
-from lambda_streaming.content.prompt_response import prompt_response
+from token_stream.formats import sse
+from token_stream.prompt_response import prompt_response
 
 logger = Logger()
 tracer = Tracer()

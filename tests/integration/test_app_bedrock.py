@@ -10,11 +10,6 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lambda_streaming.content.messages import Done, Error, Status, Token
-from lambda_streaming.content.pipeline import Timing, generate
-from lambda_streaming.content.prompt import PromptRequest
-from lambda_streaming.content.sources import bedrock, source_from_env
-from lambda_streaming.content.sources.bedrock import BedrockSource
 from tests.support.app_bedrock import (
     FakeBedrock,
     HttpError,
@@ -24,6 +19,11 @@ from tests.support.app_bedrock import (
     fake_bedrock,
     text_reply,
 )
+from token_stream.messages import Done, Error, Status, Token
+from token_stream.pipeline import Timing, generate
+from token_stream.prompt import PromptRequest
+from token_stream.sources import bedrock, source_from_env
+from token_stream.sources.bedrock import BedrockSource
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 REQUEST = PromptRequest("Why stream?", max_tokens=50)

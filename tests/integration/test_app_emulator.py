@@ -130,9 +130,10 @@ def short_timeout_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     text = (ROOT / "template.yaml").read_text()
     text = text.replace("CodeUri: functions/", f"CodeUri: {ROOT}/functions/")
     text = text.replace("ContentUri: layers/", f"ContentUri: {ROOT}/layers/")
+    text = text.replace("ContentUri: functions/", f"ContentUri: {ROOT}/functions/")
     text = re.sub(r"(?m)^    Timeout: \d+$", "    Timeout: 3", text)
     text = text.replace('HEARTBEAT_INTERVAL_MS: "15000"', 'HEARTBEAT_INTERVAL_MS: "200"')
-    assert text.count(str(ROOT)) == 7 and "Timeout: 3" in text and '"200"' in text
+    assert text.count(str(ROOT)) == 8 and "Timeout: 3" in text and '"200"' in text
     template = tmp_path_factory.mktemp("short-timeout") / "template.yaml"
     template.write_text(text)
     with emulator(template) as url:

@@ -52,6 +52,10 @@ def test_sam_build_without_a_container(tmp_path: Path) -> None:
     assert os.access(layer / "stream-bootstrap", os.X_OK)
     assert (layer / "python" / "lambda_streaming" / "runtime" / "bootstrap.py").is_file()
     assert not (layer / "Makefile").exists()
+    app_layer = build / "AppLayer" / "python" / "token_stream"
+    assert (app_layer / "prompt_response.py").is_file()
+    assert not list(app_layer.rglob("__pycache__"))
+    assert not (layer / "python" / "lambda_streaming" / "content").exists()  # the app's, not ours
     compiled = sorted(layer.rglob("*.pyc"))
     if not is_python_313(shutil.which("python3.13")):  # what the layer's Makefile looks for
         # sources only, and none of the checkout's own caches
@@ -133,8 +137,8 @@ def test_each_function_streams_through_the_layer() -> None:
         assert function.function_url_config["InvokeMode"] == mode, name
         assert variables["STREAM_INVOKE_MODE"] == mode, name
         assert function.function_url_config["AuthType"] == "AWS_IAM", name
-        assert function.layers[0].name == "StreamingLayer"
-        assert "AWSLambdaPowertoolsPythonV3-python313-arm64" in function.layers[1].name
+        assert [layer.name for layer in function.layers[:2]] == ["StreamingLayer", "AppLayer"]
+        assert "AWSLambdaPowertoolsPythonV3-python313-arm64" in function.layers[2].name
         assert function.logging_config["LogFormat"] == "JSON"
 
 
@@ -255,6 +259,7 @@ def translate(**parameters: str) -> dict:
     for folder in ("raw_text", "sse", "jsonl"):
         text = text.replace(f"CodeUri: functions/{folder}/", "CodeUri: s3://bucket/code.zip")
     text = text.replace("ContentUri: layers/streaming/", "ContentUri: s3://bucket/layer.zip")
+    text = text.replace("ContentUri: functions/shared/", "ContentUri: s3://bucket/app.zip")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     expanded = expand_language_extensions(yaml_parse(text), parameters, enabled=True)
     assert expanded.had_language_extensions

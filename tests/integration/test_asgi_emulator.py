@@ -166,3 +166,48 @@ def test_rest_stage_cookies_errors_and_sse(base_url: str) -> None:
     events = list(SSEClient([data for _, data in reply.chunks]).events())
     assert [e.data for e in events] == ["tick 0", "tick 1", "tick 2"]
     assert reply.arrival(b"tick 2") - reply.arrival(b"tick 0") > 0.5
+
+
+# Paths arrive percent-encoded from both fronts (and %2F must stay apart from /); a header
+# value reaches the app as the bytes the client sent; HEAD gets no body. Compared with uvicorn.
+ENCODED = "/scope/caf%C3%A9/%E2%9C%93/a%2Fb"
+UNICODE = "café".encode()  # latin-1 could carry it too: only UTF-8 gives the sent bytes
+
+
+def scope_seen(url: str) -> dict[str, str]:
+    response = requests.get(url, headers={"X-Unicode": UNICODE}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("front", ["FastApiApp", "FastApiBuffered", "ServerlessRestApi/Prod"])
+def test_encoded_paths_and_utf8_headers_as_uvicorn_gives_them(
+    base_url: str, uvicorn_url: str, front: str
+) -> None:
+    ours, theirs = scope_seen(f"{base_url}/{front}{ENCODED}"), scope_seen(uvicorn_url + ENCODED)
+    root = ours.pop("root_path")
+    assert root == ("/Prod" if front.startswith("Serverless") else "")
+    assert ours["path"] == root + theirs["path"] == root + "/scope/café/✓/a/b"
+    assert ours["raw_path"] == root + theirs["raw_path"] == root + ENCODED
+    assert ours["param"] == theirs["param"]
+    assert bytes.fromhex(ours["x_unicode"]) == bytes.fromhex(theirs["x_unicode"]) == UNICODE
+
+
+@pytest.mark.parametrize("front", ["FastApiApp", "FastApiBuffered", "ServerlessRestApi/Prod"])
+def test_head_then_get_on_one_kept_alive_connection(base_url: str, front: str) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.request("HEAD", f"/{front}/scope/x")
+        head = connection.getresponse()
+        assert head.status == 200
+        assert head.read() == b""
+        connection.request("GET", f"/{front}/scope/x")
+        after = connection.getresponse()  # garbage here if the HEAD answer had carried a body
+        assert after.status == 200
+        assert json.loads(after.read())["param"] == "x"
+    finally:
+        connection.close()

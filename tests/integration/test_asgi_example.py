@@ -80,9 +80,10 @@ def test_buffered_url_returns_complete_response(base_url: str) -> None:
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="sam's makefile builder needs make")
 def test_sam_build_bundles_arm64_wheels(tmp_path: Path) -> None:
-    """From a copy holding only what a clone has: the example and the layer it points at."""
+    """From a copy holding only what a clone has: the example and the layers it points at."""
     shutil.copytree(EXAMPLE, tmp_path / "examples" / "fastapi")
     shutil.copytree(ROOT / "layers", tmp_path / "layers")
+    shutil.copytree(ROOT / "functions" / "shared", tmp_path / "functions" / "shared")
     sam = Path(sys.executable).parent / "sam"
     env = {**os.environ, "PYTHON": sys.executable, "SAM_CLI_TELEMETRY": "0"}
     started = time.monotonic()
@@ -102,6 +103,8 @@ def test_sam_build_bundles_arm64_wheels(tmp_path: Path) -> None:
     layer = tmp_path / ".aws-sam" / "build" / "StreamingLayer"
     assert (layer / "stream-bootstrap").is_file()
     assert (layer / "python" / "lambda_streaming" / "asgi" / "handler.py").is_file()
+    app_layer = tmp_path / ".aws-sam" / "build" / "AppLayer"
+    assert (app_layer / "python" / "token_stream" / "pipeline.py").is_file()
     native = [p.name for p in (built / "pydantic_core").glob("*.so")]
     assert native and all("cpython-313-aarch64-linux-gnu" in name for name in native), native
     assert time.monotonic() - started < 300

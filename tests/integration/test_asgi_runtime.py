@@ -273,7 +273,7 @@ def test_no_asyncio_or_asgi_in_the_runtime_unless_used() -> None:
 
     layer_python = str(Path(__file__).resolve().parents[2] / "layers" / "streaming" / "python")
     code = (
-        "import sys; import lambda_streaming.runtime.loop, lambda_streaming.http.stream; "
+        "import sys; import lambda_streaming.runtime.loop, lambda_streaming.http.prelude; "
         "print(sorted(m for m in sys.modules if m == 'asyncio' or m.endswith('.asgi')))"
     )
     env = {**os.environ, "PYTHONPATH": layer_python}

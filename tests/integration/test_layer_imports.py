@@ -53,7 +53,7 @@ def test_plain_result_compiles_no_stream_module(layer: LayerHarness) -> None:
     result = layer.api.result(layer.api.push({}))  # after a whole invocation was served
     assert result.kind == "response"
     loaded = set(result.json()["loaded"])
-    assert "lambda_streaming.runtime.results" in loaded
+    assert "lambda_streaming.runtime.pipeline" in loaded
     assert not loaded & {
         "lambda_streaming.runtime.stream",
         "lambda_streaming.runtime.chunked",

@@ -188,6 +188,7 @@ def test_sample_events_under_the_rie_as_sam_local_runs_them(function: str, tmp_p
     env = clean_env(
         _HANDLER="app.handler",
         LAMBDA_TASK_ROOT=str(ROOT / "functions" / function),
+        PYTHONPATH=str(ROOT / "functions" / "shared" / "python"),  # the app layer's code
         AWS_SAM_LOCAL="true",
         STREAM_INVOKE_MODE="RESPONSE_STREAM",  # as deployed; AWS_SAM_LOCAL still buffers
         BUILTIN_TOKEN_DELAY_MS="0",

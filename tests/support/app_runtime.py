@@ -21,6 +21,7 @@ from streamlab.emulator.runtime_api import RuntimeApiServer
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM_BOOTSTRAP = ROOT / "layers" / "streaming" / "stream-bootstrap"
+APP_LAYER = ROOT / "functions" / "shared" / "python"  # the app's own layer (token_stream)
 
 
 @dataclass
@@ -71,6 +72,8 @@ async def running_function(
         "AWS_LAMBDA_RUNTIME_API": server.address,
         "_HANDLER": "app.handler",
         "LAMBDA_TASK_ROOT": str(code_dir),
+        # On Lambda both layers merge into /opt/python; here the app layer comes by PYTHONPATH.
+        "PYTHONPATH": str(APP_LAYER),
         "AWS_LAMBDA_FUNCTION_NAME": function,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",

@@ -1,5 +1,6 @@
-"""Lambda HTTP events for the ASGI adapter's tests: Function URL (2.0) and REST proxy (1.0),
-shaped as AWS documents them (urls-invocation.html, set-up-lambda-proxy-integrations.html)."""
+"""Lambda HTTP events for the adapters' tests: Function URL (2.0) and REST proxy (1.0), shaped
+as AWS documents them (urls-invocation.html, set-up-lambda-proxy-integrations.html). Both carry
+the path percent-encoded, as the client sent it; REST's pathParameters are decoded."""
 
 from __future__ import annotations
 
@@ -65,10 +66,11 @@ def v1(
         **(headers or {}),
     }
     multi_query = parse_qs(query, keep_blank_values=True) or None
-    decoded = unquote(path)
+    raw = quote(path, safe="/%")  # percent-encoded, as the client sent it (and API Gateway keeps)
+    decoded = unquote(raw)
     event: dict[str, Any] = {
         "resource": "/{proxy+}",
-        "path": decoded,
+        "path": raw,
         "httpMethod": method,
         "headers": {k: v[-1] for k, v in multi_headers.items()},
         "multiValueHeaders": multi_headers,
@@ -81,7 +83,7 @@ def v1(
         "requestContext": {
             "resourcePath": "/{proxy+}",
             "httpMethod": method,
-            "path": f"/{stage}{quote(decoded)}",
+            "path": f"/{stage}{raw}",
             "stage": stage,
             "protocol": "HTTP/1.1",
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",

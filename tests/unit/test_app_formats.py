@@ -7,8 +7,8 @@ import json
 import pytest
 from sseclient import SSEClient
 
-from lambda_streaming.content.formats import ndjson, sse, text
-from lambda_streaming.content.messages import Done, Error, Heartbeat, Message, Status, Token
+from token_stream.formats import ndjson, sse, text
+from token_stream.messages import Done, Error, Heartbeat, Message, Status, Token
 
 TOKENS = ["Hello", " world", "two\nlines", "crlf\r\nend", "ünï©ødé ✓", "data: not a field", "\n"]
 STREAM: list[Message] = [

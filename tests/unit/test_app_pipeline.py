@@ -8,12 +8,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lambda_streaming.content.messages import Done, Error, Heartbeat, Status, Token
-from lambda_streaming.content.pipeline import Timing, generate
-from lambda_streaming.content.prompt import PromptRequest
-from lambda_streaming.content.sources import SourceError, source_from_env
-from lambda_streaming.content.sources.bedrock import BedrockSource
-from lambda_streaming.content.sources.builtin import BuiltinSource
+from token_stream.messages import Done, Error, Heartbeat, Status, Token
+from token_stream.pipeline import Timing, generate
+from token_stream.prompt import PromptRequest
+from token_stream.sources import SourceError, source_from_env
+from token_stream.sources.bedrock import BedrockSource
+from token_stream.sources.builtin import BuiltinSource
 
 REQUEST = PromptRequest("hi", max_tokens=4, token_delay_ms=0)
 FAST = Timing(heartbeat_interval_s=0.05, deadline_margin_s=0.1)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
-from lambda_streaming.content.prompt import Limits, PromptRequest, RequestError, parse_request
+from token_stream.prompt import Limits, PromptRequest, RequestError, parse_request
 
 LIMITS = Limits(max_prompt_chars=20, default_max_tokens=8, max_tokens=100)
 
@@ -26,8 +27,9 @@ def event(
         "requestContext": {"http": {"method": method, "path": "/"}},
         "isBase64Encoded": base64_body,
     }
-    if query is not None:
+    if query is not None:  # both, as a Function URL sends them
         result["queryStringParameters"] = query
+        result["rawQueryString"] = urlencode(query)
     if body is not None:
         raw = body if isinstance(body, str) else json.dumps(body)
         result["body"] = base64.b64encode(raw.encode()).decode() if base64_body else raw

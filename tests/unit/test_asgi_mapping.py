@@ -1,4 +1,4 @@
-"""The ASGI adapter's pure mappings: events to scopes, response starts to preludes."""
+"""The ASGI adapter's pure mapping: a request from either front to the scope uvicorn builds."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
-from lambda_streaming.asgi.response import response_metadata
-from lambda_streaming.asgi.scope import BadEvent, request_from_event
+from lambda_streaming.asgi.scope import http_scope
+from lambda_streaming.http.front import BadEvent, request_from_event
+from lambda_streaming.http.rest_api import REST_API
 from tests.support import asgi_events as ev
 
 
 def scope_of(event: dict[str, Any]) -> dict[str, Any]:
-    return request_from_event(event).scope
+    return http_scope(request_from_event(event))
 
 
 def test_v1_stage_custom_domain_and_default_stage() -> None:
@@ -25,7 +26,7 @@ def test_v1_stage_custom_domain_and_default_stage() -> None:
     event["requestContext"]["path"] = "/api/items/a%20b"
     assert scope_of(event)["root_path"] == "/api"
     # a custom domain mapped at its root: nothing before the path
-    event["requestContext"]["path"] = "/items/a b"
+    event["requestContext"]["path"] = "/items/a%20b"
     assert scope_of(event)["root_path"] == ""
     # no client path known: the stage, unless it is $default
     del event["requestContext"]["path"]
@@ -42,7 +43,7 @@ def test_v1_single_value_fallbacks_and_client() -> None:
     assert (b"host", b"abc123.execute-api.us-east-1.amazonaws.com") in scope["headers"]
     assert scope["client"] == ("198.51.100.9", 0)
     assert scope["server"] == ("abc123.execute-api.us-east-1.amazonaws.com", 443)
-    assert request_from_event(event).rest is True
+    assert request_from_event(event).front is REST_API
 
 
 def test_v2_headers_cookies_server_and_version() -> None:
@@ -55,7 +56,7 @@ def test_v2_headers_cookies_server_and_version() -> None:
     assert scope["http_version"] == "2"
     assert (b"cookie", b"a=1; b=2") in scope["headers"]
     assert all(name == name.lower() for name, _ in scope["headers"])
-    assert request_from_event(event).rest is False
+    assert request_from_event(event).front is not REST_API
 
 
 def test_bodies() -> None:
@@ -74,37 +75,17 @@ def test_not_an_http_event(event: Any) -> None:
         request_from_event(event)
 
 
-def test_metadata_for_each_payload_version() -> None:
-    headers = [
-        (b"content-type", b"text/plain"),
-        (b"content-length", b"5"),
-        (b"vary", b"a"),
-        (b"vary", b"b"),
-        (b"set-cookie", b"x=1"),
-        (b"set-cookie", b"y=2"),
-    ]
-    assert response_metadata(201, headers, rest=False) == {
-        "statusCode": 201,
-        "headers": {"content-type": "text/plain", "vary": "a, b"},
-        "cookies": ["x=1", "y=2"],
-    }
-    assert response_metadata(201, headers, rest=True) == {
-        "statusCode": 201,
-        "headers": {"content-type": "text/plain"},
-        "multiValueHeaders": {"vary": ["a", "b"], "Set-Cookie": ["x=1", "y=2"]},
-    }
+@pytest.mark.parametrize("make", [ev.v1, ev.v2])
+def test_percent_encoded_paths_as_uvicorn_gives_them(make: Any) -> None:
+    """UTF-8 decoded in ``path``, kept as sent in ``raw_path``: %2F is not a segment break."""
+    scope = scope_of(make("GET", "/echo/caf%C3%A9/%E2%9C%93/a%2Fb"))
+    root = scope["root_path"]
+    assert scope["path"] == root + "/echo/café/✓/a/b"
+    assert scope["raw_path"] == root.encode() + b"/echo/caf%C3%A9/%E2%9C%93/a%2Fb"
 
 
-@pytest.mark.parametrize(
-    ("status", "headers", "problem"),
-    [
-        (200, [(b"bad name", b"v")], "not an HTTP token"),
-        (200, [(b"x-a", b"v\r\nInjected: 1")], "CR, LF or NUL"),
-        (200, [(1, b"v")], "must be bytes"),
-        (99, [], "100-599"),
-        (True, [], "100-599"),
-    ],
-)
-def test_bad_response_start_is_refused(status: Any, headers: Any, problem: str) -> None:
-    with pytest.raises((ValueError, TypeError), match=problem):
-        response_metadata(status, headers, rest=False)
+@pytest.mark.parametrize("make", [ev.v1, ev.v2])
+def test_utf8_header_values_reach_the_app_as_the_bytes_sent(make: Any) -> None:
+    headers = {"X-Unicode": ["café"]} if make is ev.v1 else {"x-unicode": "café"}
+    scope = scope_of(make("GET", "/", headers=headers))
+    assert (b"x-unicode", "café".encode()) in scope["headers"]

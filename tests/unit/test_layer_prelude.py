@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_streaming.http.stream import HttpPrelude, http_metadata
+from lambda_streaming.http.prelude import HttpPrelude, http_metadata
 
 TCHARS = "!#$%&'*+-.^_`|~09AZaz"
 

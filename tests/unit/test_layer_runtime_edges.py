@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 
 from lambda_streaming.runtime import logs
-from lambda_streaming.runtime.api import RuntimeApiClient
 from lambda_streaming.runtime.chunked import ChunkedPost, StreamBrokenError
+from lambda_streaming.runtime.connection import Connection
 from lambda_streaming.runtime.errors import RuntimeFault
 from lambda_streaming.runtime.handler import takes_stream
-from lambda_streaming.runtime.loop import _marshal
+from lambda_streaming.runtime.loop import marshal_result as _marshal
+from lambda_streaming.runtime.protocol import RuntimeApi
 
 
 class TwoArguments:
@@ -41,19 +42,19 @@ def listener() -> socket.socket:
 
 
 def test_only_a_request_head_may_open_a_connection(listener: socket.socket) -> None:
-    client = RuntimeApiClient(f"127.0.0.1:{listener.getsockname()[1]}")
+    connection = Connection(f"127.0.0.1:{listener.getsockname()[1]}")
     with pytest.raises(ConnectionError):
-        client.send((b"b\r\nafter-error\r\n",))  # a chunk with no connection under it
+        connection.send((b"b\r\nafter-error\r\n",))  # a chunk with no connection under it
     with pytest.raises(TimeoutError):
         listener.accept()  # nothing connected
-    client.send((b"GET / HTTP/1.1\r\n\r\n",), may_connect=True)
+    connection.send((b"GET / HTTP/1.1\r\n\r\n",), opens=True)
     listener.accept()[0].close()
-    client.close()
+    connection.close()
 
 
 def test_a_finished_chunked_post_refuses_more_chunks(listener: socket.socket) -> None:
-    client = RuntimeApiClient(f"127.0.0.1:{listener.getsockname()[1]}")
-    post = ChunkedPost(client, "r1", "text/plain")
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
+    post = ChunkedPost(RuntimeApi(Connection(address), address), "r1", "text/plain")
     post.finished = True  # as after a broken write
     with pytest.raises(StreamBrokenError, match="closed"):
         post.send((b"more",))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lambda_streaming import HttpResponseStream, ResponseStream, StreamingResponse, StreamStateError
-from lambda_streaming.http.buffered import function_url_result
+from lambda_streaming.http.buffered import buffered_result
 from lambda_streaming.runtime.bootstrap import invoke_mode
 from lambda_streaming.runtime.chunked import chunks, last_chunk
 from lambda_streaming.runtime.errors import RuntimeFault
@@ -33,9 +33,7 @@ class MemorySink:
         self.committed = True
         self.sends.append(tuple(pieces))
 
-    def finish(
-        self, error: dict[str, Any] | None = None, last: Any = (), ends_invocation: bool = False
-    ) -> None:
+    def finish(self, error: dict[str, Any] | None = None, last: Any = ()) -> None:
         if last:  # sent with the end in one go; recorded like any send
             self.send(last)
         self.finished.append(error)
@@ -104,6 +102,12 @@ def test_chunk_framing() -> None:
     assert last_chunk([("A", "b")]) == b"0\r\nA: b\r\n\r\n"
     with pytest.raises(ValueError):
         last_chunk([("A", "b\r\nc")])
+
+
+def function_url_result(data: bytes, content_type: str) -> dict[str, Any]:
+    body, result_type = buffered_result({"direct": "invoke"}, data, content_type)
+    assert result_type == "application/json"
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 def test_function_url_result() -> None:

@@ -1,6 +1,6 @@
 """A FastAPI app on Lambda, streamed by ``lambda_streaming.asgi``: no web server in the function.
 
-The same sources and wire formats as the three functions (``lambda_streaming.content``), served
+The same sources and wire formats as the three functions (``token_stream``), served
 as FastAPI routes: raw text, server-sent events (sse-starlette), JSON lines, plus a JSON route,
 a POST route, lifespan state and cookies. Run it locally with
 ``python -m streamlab serve --template examples/fastapi/template.yaml``.
@@ -22,11 +22,11 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from lambda_streaming.asgi import asgi_handler
-from lambda_streaming.content.formats import STREAMING_HEADERS, ndjson, text
-from lambda_streaming.content.messages import Heartbeat, Message, Token
-from lambda_streaming.content.pipeline import generate
-from lambda_streaming.content.prompt import PromptRequest
-from lambda_streaming.content.sources import source_from_env
+from token_stream.formats import STREAMING_HEADERS, ndjson, text
+from token_stream.messages import Heartbeat, Message, Token
+from token_stream.pipeline import generate
+from token_stream.prompt import PromptRequest
+from token_stream.sources import source_from_env
 
 
 @asynccontextmanager

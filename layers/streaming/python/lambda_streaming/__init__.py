@@ -8,7 +8,7 @@ runtime; a handler pays for the HTTP side when it imports it.
 from __future__ import annotations
 
 _EXPORTS = {
-    "HttpResponseStream": "lambda_streaming.http.stream",
+    "HttpResponseStream": "lambda_streaming.http.prelude",
     "ResponseStream": "lambda_streaming.runtime.stream",
     "StreamStateError": "lambda_streaming.runtime.stream",
     "StreamingResponse": "lambda_streaming.http.responses",
@@ -24,8 +24,8 @@ __all__ = [
 
 TYPE_CHECKING = False  # for type checkers and IDEs: the same names, eagerly
 if TYPE_CHECKING:
+    from lambda_streaming.http.prelude import HttpResponseStream
     from lambda_streaming.http.responses import StreamingResponse
-    from lambda_streaming.http.stream import HttpResponseStream
     from lambda_streaming.runtime.handler import streamify_response
     from lambda_streaming.runtime.stream import ResponseStream, StreamStateError
 

@@ -12,7 +12,8 @@ import logging
 
 from lambda_streaming.asgi.lifespan import Lifespan
 from lambda_streaming.asgi.response import ResponseWriter
-from lambda_streaming.asgi.scope import request_from_event
+from lambda_streaming.asgi.scope import http_scope
+from lambda_streaming.http.front import request_from_event
 from lambda_streaming.runtime.handler import streamify_response
 
 TYPE_CHECKING = False
@@ -67,14 +68,13 @@ class _Bridge:
             if lifespan.started:
                 self._install_sigterm()
         request = request_from_event(event)
-        scope = request.scope
+        scope = http_scope(request)
         if lifespan.started:
             scope["state"] = dict(lifespan.state)  # a shallow copy per request, as the spec says
         scope["aws.event"] = event
         scope["aws.context"] = context
-        exchange = _Exchange(
-            request.body, ResponseWriter(stream, request.rest), context, self._margin_s
-        )
+        writer = ResponseWriter(stream, request.front, head_only=request.method == "HEAD")
+        exchange = _Exchange(request.body, writer, context, self._margin_s)
         try:
             await self._app(scope, exchange.receive, exchange.send)
         except Exception:

@@ -7,11 +7,11 @@ decorators such as Powertools' ``inject_lambda_context`` working.
 
 from __future__ import annotations
 
-from lambda_streaming.http.stream import HttpResponseStream
+from lambda_streaming.http.prelude import HttpResponseStream
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+    from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
     from typing import Any
 
     from lambda_streaming.runtime.stream import ResponseStream
@@ -69,11 +69,11 @@ class StreamingResponse:
         The runtime calls this for any result that has it, so it need not know HTTP.
         """
         HttpResponseStream.from_(stream, self.metadata())
-        body = self.body
+        body: Any = self.body  # which kind is told apart below
         if isinstance(body, str | bytes):
             stream.write(body)
-        elif hasattr(body, "__aiter__"):
-            run(_write_async(body, stream))
+        elif (open_async := getattr(body, "__aiter__", None)) is not None:
+            run(_write_async(open_async(), stream))
         else:
             for part in body:
                 stream.write(part)
@@ -82,6 +82,6 @@ class StreamingResponse:
         return f"StreamingResponse(status_code={self.status_code}, media_type={self.media_type!r})"
 
 
-async def _write_async(body: AsyncIterable[str | bytes], stream: ResponseStream) -> None:
-    async for part in body:
+async def _write_async(parts: AsyncIterator[str | bytes], stream: ResponseStream) -> None:
+    async for part in parts:
         stream.write(part)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import os
 import sys
 
-from lambda_streaming.runtime import errors
-from lambda_streaming.runtime.api import RuntimeApiClient, RuntimeApiError
-from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime.connection import Connection
 from lambda_streaming.runtime.logs import Logs
+from lambda_streaming.runtime.protocol import RuntimeApi, RuntimeApiError
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+
 STREAMED, BUFFERED = "RESPONSE_STREAM", "BUFFERED"
+RAW_RESULT = "lambda_streaming.runtime.buffered:raw_result"  # BUFFERED without a front
 
 
 def invoke_mode(environ: os._Environ[str] | dict[str, str]) -> str:
@@ -29,47 +30,36 @@ def invoke_mode(environ: os._Environ[str] | dict[str, str]) -> str:
         return BUFFERED  # sam local invoke reads the whole body and ignores trailers
     mode = (environ.get("STREAM_INVOKE_MODE") or STREAMED).strip().upper()
     if mode not in (STREAMED, BUFFERED):
-        raise RuntimeFault(
-            errors.INVALID_CONFIGURATION,
-            f"STREAM_INVOKE_MODE must be RESPONSE_STREAM or BUFFERED, got {mode!r}",
-        )
+        from lambda_streaming.runtime.errors import INVALID_CONFIGURATION, RuntimeFault
+
+        message = f"STREAM_INVOKE_MODE must be RESPONSE_STREAM or BUFFERED, got {mode!r}"
+        raise RuntimeFault(INVALID_CONFIGURATION, message)
     return mode
 
 
 def load_handler(name: str) -> Callable[..., Any]:
-    """Import ``module.function`` as the stock client does (``/`` in the module path allowed)."""
-    try:
-        module_name, function_name = name.rsplit(".", 1)
-    except ValueError as exc:
-        raise RuntimeFault(errors.MALFORMED_HANDLER_NAME, f"Bad handler '{name}': {exc}") from None
-    if module_name.split(".")[0] in sys.builtin_module_names:
-        raise RuntimeFault(
-            errors.BUILT_IN_MODULE_CONFLICT,
-            f"Cannot use built-in module {module_name} as a handler module",
-        )
+    """Import ``module.function`` as the stock client does (``/`` in the module path allowed);
+    each failure is the stock client's ``Runtime.*`` fault (``failures.handler_fault``)."""
+    module_name, dot, function_name = name.rpartition(".")
+    if not dot or module_name.split(".")[0] in sys.builtin_module_names:
+        raise _handler_fault(name, "name")
+    dotted = module_name.replace("/", ".")
     try:
         # __import__, not importlib.import_module: importlib (and warnings with it) would cost
         # every cold start half a millisecond for the same absolute import.
-        dotted = module_name.replace("/", ".")
         __import__(dotted)
-        module = sys.modules[dotted]
-    except ImportError as exc:
-        raise RuntimeFault(
-            errors.IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': {exc}"
-        ) from None
-    except SyntaxError as exc:
-        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
-        raise RuntimeFault(
-            errors.USER_CODE_SYNTAX_ERROR,
-            f"Syntax error in module '{module_name}': {exc}",
-            trace,
-        ) from None
+    except (ImportError, SyntaxError) as exc:
+        raise _handler_fault(name, "import", exc) from None
     try:
-        return getattr(module, function_name)
+        return getattr(sys.modules[dotted], function_name)  # type: ignore[no-any-return]
     except AttributeError:
-        raise RuntimeFault(
-            errors.HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'"
-        ) from None
+        raise _handler_fault(name, "attribute") from None
+
+
+def _handler_fault(name: str, step: str, exc: BaseException | None = None) -> Exception:
+    from lambda_streaming.runtime.failures import handler_fault  # only when it failed
+
+    return handler_fault(name, step, exc)
 
 
 def set_lambda_paths(layer_dir: str) -> None:
@@ -102,11 +92,14 @@ def set_lambda_paths(layer_dir: str) -> None:
             environ["PYTHONPATH"] = runtime_dir
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``stream-bootstrap``; never returns while the Runtime API is reachable.
+def main(argv: list[str] | None = None, shape: str = "") -> None:
+    """Start the runtime; never returns while the Runtime API is reachable.
 
-    With ``AWS_LAMBDA_MAX_CONCURRENCY`` (Managed Instances) this process only forks the workers
-    that each run ``run`` and returns (exit 0) once all of them have exited.
+    ``shape``: ``"module:function"`` that makes a BUFFERED result from a collected stream
+    (``stream-bootstrap`` names the HTTP fronts'), imported only when a result needs it;
+    without it the stream's bytes are the result. With ``AWS_LAMBDA_MAX_CONCURRENCY``
+    (Managed Instances) this process only forks the workers that each run ``run`` and
+    returns (exit 0) once all of them have exited.
     """
     argv = sys.argv[1:] if argv is None else argv
     # runtime/ -> lambda_streaming/ -> python/ -> the layer's root (/opt on Lambda)
@@ -116,16 +109,17 @@ def main(argv: list[str] | None = None) -> None:
     if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
         from lambda_streaming.runtime.workers import main as run_pool  # Managed Instances only
 
-        run_pool(lambda: run(argv, multi_concurrent=True))
+        run_pool(run, argv, shape)
         return
-    run(argv)
+    run(argv, shape)
 
 
-def run(argv: list[str], multi_concurrent: bool = False) -> None:
+def run(argv: list[str], shape: str = "", multi_concurrent: bool = False) -> None:
     """One runtime: logging, the handler, SnapStart's hooks if enabled, then the loop."""
     logging_setup = Logs(os.environ)
     logging_setup.install()
-    client = RuntimeApiClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    address = os.environ["AWS_LAMBDA_RUNTIME_API"]
+    api = RuntimeApi(Connection(address), address)
     # Lambda passes the stock bootstrap's path; a handler name as argument is for local runs.
     handler_name = os.environ.get("_HANDLER") or next(
         (a for a in argv if not a.endswith(".py")), ""
@@ -136,26 +130,27 @@ def run(argv: list[str], multi_concurrent: bool = False) -> None:
     except Exception as exc:
         from lambda_streaming.runtime.reports import fail_init
 
-        fail_init(exc, logging_setup, client, multi_concurrent)  # exits 1
+        fail_init(exc, logging_setup, api, multi_concurrent)  # exits 1
     init_type = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
     if init_type != "on-demand":
         import lambda_streaming.runtime.loop  # noqa: F401  init runs ahead of requests: load now
     if init_type == "snap-start":
         from lambda_streaming.runtime.snapstart import on_init_complete
 
-        on_init_complete(client, logging_setup.log_error)  # exits 64 or 65 if a hook fails
-    fetch = client.next
+        on_init_complete(api, logging_setup.log_error)  # exits 64 or 65 if a hook fails
+    fetch = api.next
     if multi_concurrent:
-        from lambda_streaming.runtime.workers import next_with_retries
+        from lambda_streaming.runtime.workers import retrying
 
-        fetch = lambda: next_with_retries(client)  # noqa: E731
+        fetch = retrying(fetch)
     try:
         headers, body = fetch()  # init ends here, as Lambda measures it
         from lambda_streaming.runtime.loop import Runtime
 
-        runtime = Runtime(client, handler, mode == BUFFERED, logging_setup, multi_concurrent)
-        runtime.serve(headers, body)
-        runtime.serve_forever(fetch)
+        buffered = (shape or RAW_RESULT) if mode == BUFFERED else ""
+        Runtime(api, handler, logging_setup, buffered, multi_concurrent).serve_forever(
+            headers, body
+        )
     except (OSError, RuntimeApiError) as exc:
         from lambda_streaming.runtime.failures import error_document
 

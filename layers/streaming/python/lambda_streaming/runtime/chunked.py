@@ -8,39 +8,31 @@ Loaded with the first streamed response, not at start-up.
 
 from __future__ import annotations
 
-import json
-
-from lambda_streaming.runtime.api import (
-    ERROR_BODY_TRAILER,
-    ERROR_TYPE_HEADER,
-    PREFIX,
-    header_safe,
-)
-from lambda_streaming.runtime.results import expect_accepted, send_with_next
+from lambda_streaming.runtime.errors import ERROR_TYPE_HEADER
+from lambda_streaming.runtime.protocol import PREFIX, header_safe
 from lambda_streaming.runtime.stream import StreamBrokenError
-
-__all__ = ["ChunkedPost", "StreamBrokenError", "chunk_parts", "chunks", "last_chunk"]
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from lambda_streaming.runtime.api import RuntimeApiClient
-    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.interfaces import Buffer, ErrorDocument
+    from lambda_streaming.runtime.pipeline import Pipeline
 
 CRLF = b"\r\n"
+ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
 
 
-def chunk_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+def chunk_parts(data: Buffer) -> tuple[bytes, Buffer, bytes]:
     """One chunk as three buffers for sendmsg(): size line, data (not copied), CRLF."""
     if not data:
         raise ValueError("a zero-length chunk would end the body; skip empty writes instead")
     return b"%x\r\n" % len(data), data, CRLF
 
 
-def chunks(pieces: Iterable[bytes]) -> list[bytes]:
+def chunks(pieces: Iterable[Buffer]) -> list[Buffer]:
     """Frame each non-empty piece as its own chunk, flattened for a single sendmsg()."""
-    parts: list[bytes] = []
+    parts: list[Buffer] = []
     for piece in pieces:
         if piece:
             parts.extend(chunk_parts(piece))
@@ -58,6 +50,21 @@ def last_chunk(trailers: Sequence[tuple[str, str]] = ()) -> bytes:
     return b"".join(lines)
 
 
+def error_trailers(error: ErrorDocument) -> list[tuple[str, str]]:
+    """The error's type, and the whole document as base64 JSON: a CR/LF in a trailer value
+    would break the framing (Lambda then reports Runtime.TruncatedResponse)."""
+    import base64
+    import json
+
+    from lambda_streaming.runtime.reports import error_type_field
+
+    encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
+    return [
+        (ERROR_TYPE_HEADER, error_type_field(error)),
+        (ERROR_BODY_TRAILER, encoded.decode("ascii")),
+    ]
+
+
 # The same for every streamed response: built once, not per stream.
 _STREAMING_HEADERS = (
     b"Lambda-Runtime-Function-Response-Mode: streaming\r\n"
@@ -73,10 +80,9 @@ class ChunkedPost:
     carry head, prelude, delimiter and the first body bytes.
     """
 
-    def __init__(self, client: RuntimeApiClient, request_id: str, content_type: str) -> None:
-        self._client = client
+    def __init__(self, pipeline: Pipeline, request_id: str, content_type: str) -> None:
+        self._pipeline = pipeline
         self._path = f"{PREFIX}/invocation/{request_id}/response"
-        self._echo = client.echo_header(request_id)  # Lambda-Runtime-Invocation-Id, if any
         self._content_type = content_type
         self.committed = False  # bytes are on the wire; errors can only go in trailers now
         self.finished = False
@@ -84,8 +90,8 @@ class ChunkedPost:
     def _head(self) -> bytes:
         return (
             f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
-            + self._client.common_headers
-            + self._echo
+            + self._pipeline.common_headers
+            + self._pipeline.echo
             + _STREAMING_HEADERS
             + f"Content-Type: {header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
         )
@@ -95,7 +101,7 @@ class ChunkedPost:
             raise RuntimeError("the Content-Type was already sent")
         self._content_type = content_type
 
-    def send(self, pieces: Sequence[bytes]) -> None:
+    def send(self, pieces: Sequence[Buffer]) -> None:
         """Put each piece on the wire as one chunk; blocks while the reader is slow."""
         if self.finished:
             raise StreamBrokenError("the response stream is closed")
@@ -106,59 +112,29 @@ class ChunkedPost:
             return
         parts = chunks(pieces)
         if parts or not self.committed:
-            self._put(parts)
+            self._write(parts)
 
-    def finish(
-        self,
-        error: ErrorDocument | None = None,
-        last: Sequence[bytes] = (),
-        ends_invocation: bool = False,
-    ) -> None:
-        """End the body; an error goes into the trailers, base64 so no CR/LF breaks framing.
-
-        ``last``: pieces still to send as chunks, in the same system call as the end (a
-        response known whole at once costs one write, as a buffered result does).
-        ``ends_invocation``: the handler is done, so ``next`` goes out behind the end; else
-        the reply is left for ``results.end_invocation`` to read.
-        """
+    def finish(self, error: ErrorDocument | None = None, last: Sequence[Buffer] = ()) -> None:
+        """End the body (``error`` in the trailers). ``last``: pieces still to send, in the
+        same system call as the end, so a response known whole at once costs one write."""
         if self.finished:
             return
         self.finished = True
-        trailers: list[tuple[str, str]] = []
-        if error is not None:
-            import base64
-
-            from lambda_streaming.runtime.reports import error_type_field
-
-            encoded = base64.b64encode(json.dumps(error, ensure_ascii=False).encode())
-            trailers = [
-                (ERROR_TYPE_HEADER, error_type_field(error)),
-                (ERROR_BODY_TRAILER, encoded.decode("ascii")),
-            ]
         parts = chunks(last) if last else []
-        parts.append(last_chunk(trailers))
-        self._put(parts, ends=ends_invocation)
-        if not ends_invocation:  # the handler's own end(): its code goes on without waiting
-            self._client.owed_reply = self._path
-            return
-        status, _, reply = self._client.read_response(self._path)
-        expect_accepted(self._path, status, reply)
+        parts.append(last_chunk(error_trailers(error) if error is not None else ()))
+        self._write(parts, ends=True)
 
-    def _put(self, parts: list[bytes], ends: bool = False) -> None:
-        """Write ``parts``, after the head if it has not left yet; ``ends``: with ``next``."""
-        if self.committed:
-            self._write(parts, ends=ends)
-            return
-        self._write([self._head(), *parts], head=True, ends=ends)
-        self.committed = True  # only now: had that write failed, /error could still tell
-
-    def _write(self, parts: Sequence[bytes], head: bool = False, ends: bool = False) -> None:
-        client = self._client
+    def _write(self, parts: Sequence[Buffer], ends: bool = False) -> None:
+        """Write ``parts``, after the head if it has not left yet; only a head may connect."""
+        opens = not self.committed
+        if opens:
+            parts = [self._head(), *parts]
         try:
-            if ends:  # the handler is done: next goes out behind the end
-                send_with_next(client, parts, may_connect=head)  # only a head may connect
+            if ends:
+                self._pipeline.end_request(self._path, parts, opens)
             else:
-                client.send(parts, may_connect=head)
+                self._pipeline.send_body(parts, opens)
         except OSError as exc:
             self.finished = True
             raise StreamBrokenError(f"the Runtime API connection broke mid-stream: {exc}") from exc
+        self.committed = True  # only now: had that write failed, /error could still tell

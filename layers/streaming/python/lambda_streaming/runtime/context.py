@@ -10,8 +10,7 @@ import json
 import os
 import time
 
-from lambda_streaming.runtime import errors, logs
-from lambda_streaming.runtime.errors import RuntimeFault
+from lambda_streaming.runtime import logs
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
@@ -135,6 +134,6 @@ def _parse_json_header(value: str | None, name: str) -> Any:
     try:
         return json.loads(value)
     except ValueError as exc:
-        raise RuntimeFault(
-            errors.CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {exc}"
-        ) from None
+        from lambda_streaming.runtime.errors import CONTEXT_UNMARSHAL_ERROR, RuntimeFault
+
+        raise RuntimeFault(CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {exc}") from None

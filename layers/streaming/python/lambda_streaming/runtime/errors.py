@@ -1,16 +1,13 @@
 """The runtime's own failures, under the stock client's ``Runtime.*`` error types.
 
-Only the names and the exception live here, loaded at start-up; describing and logging a failure
-(``failures``) is loaded with the first one.
+Only the names and the exception live here, loaded with the first failure, as describing and
+logging it (``failures``) is.
 """
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
-if TYPE_CHECKING:
-    from typing import Any
-
-    ErrorDocument = dict[str, Any]
+# Where a failure's type travels: a header on init and restore errors, a trailer on a stream.
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 
 # The stock client's names for failures of its own making (awslambdaric lambda_runtime_exception).
 IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"

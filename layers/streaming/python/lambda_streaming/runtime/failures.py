@@ -12,6 +12,7 @@ import json
 import os
 import time
 
+from lambda_streaming.runtime import errors
 from lambda_streaming.runtime.errors import RuntimeFault
 from lambda_streaming.runtime.log_sinks import JSON_DATE_FORMAT, JSON_FRAMES, TEXT_FRAMES
 
@@ -19,7 +20,7 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.interfaces import ErrorDocument
     from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
 
 # Logged before an init error, word for word as the stock client (awslambdaric lambda_literals),
@@ -36,6 +37,32 @@ UNHANDLED_AT_INIT_WARNING = (
 )
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _NBSP = "\u00a0"  # the stock client indents stack traces with it, so CloudWatch keeps the spaces
+
+
+def handler_fault(name: str, step: str, exc: BaseException | None = None) -> RuntimeFault:
+    """The stock client's fault for a handler that cannot be loaded, at ``step``: its
+    ``name`` (no dot, or a built-in module's), ``import``, or the ``attribute`` lookup."""
+    module_name, _, function_name = name.rpartition(".")
+    if step == "name":
+        if not module_name:
+            message = "not enough values to unpack (expected 2, got 1)"  # as rsplit's unpacking
+            return RuntimeFault(errors.MALFORMED_HANDLER_NAME, f"Bad handler '{name}': {message}")
+        return RuntimeFault(
+            errors.BUILT_IN_MODULE_CONFLICT,
+            f"Cannot use built-in module {module_name} as a handler module",
+        )
+    if isinstance(exc, SyntaxError):
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        return RuntimeFault(
+            errors.USER_CODE_SYNTAX_ERROR, f"Syntax error in module '{module_name}': {exc}", trace
+        )
+    if step == "import":
+        return RuntimeFault(
+            errors.IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': {exc}"
+        )
+    return RuntimeFault(
+        errors.HANDLER_NOT_FOUND, f"Handler '{function_name}' missing on module '{module_name}'"
+    )
 
 
 def make_error(

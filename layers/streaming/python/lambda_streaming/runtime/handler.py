@@ -58,4 +58,5 @@ def takes_stream(handler: Callable[..., Any]) -> bool:
         code, skip = getattr(call, "__code__", None), 1
     if code is None:
         return True
-    return code.co_argcount - skip != 2
+    positional: int = code.co_argcount
+    return positional - skip != 2

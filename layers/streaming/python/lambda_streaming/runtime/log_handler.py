@@ -12,7 +12,6 @@ import logging
 import time
 import traceback
 
-from lambda_streaming.runtime import logs
 from lambda_streaming.runtime.log_sinks import (
     JSON_DATE_FORMAT,
     JSON_FRAMES,
@@ -31,9 +30,15 @@ _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%
 
 
 class RequestIdFilter(logging.Filter):
+    """Stamps each record with the invocation ``config`` says is being served."""
+
+    def __init__(self, config: Logs) -> None:
+        super().__init__()
+        self._config = config
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = logs.request_id
-        record.tenant_id = logs.tenant_id
+        record.aws_request_id = self._config.request_id
+        record.tenant_id = self._config.tenant_id
         return True
 
 
@@ -91,8 +96,9 @@ class JsonFormatter(logging.Formatter):
                 f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None
             ),
         }
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = record.tenant_id
+        tenant_id = getattr(record, "tenant_id", None)
+        if tenant_id is not None:
+            result["tenantId"] = tenant_id
         for key, value in record.__dict__.items():
             if key not in self._RESERVED and key not in result:
                 result[key] = value
@@ -112,7 +118,7 @@ def install(config: Logs) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(RequestIdFilter())
+    handler.addFilter(RequestIdFilter(config))
     root = logging.getLogger()
     for installed in [h for h in root.handlers if isinstance(h, SinkHandler)]:
         root.removeHandler(installed)  # installed again (a forked worker): one handler, not two

@@ -13,12 +13,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.interfaces import ErrorDocument
     from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
 
-# The invocation being served, stamped on every record by log_handler.RequestIdFilter.
-request_id = ""
-tenant_id: str | None = None
 # True while the root handler waits for ``logging`` to be imported (see ``Logs.install``).
 handler_pending = False
 _config: Logs | None = None
@@ -34,6 +31,9 @@ class Logs:
         fd = environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)  # children must not inherit it
         self.fd = int(fd) if fd else None
         self._sink: StdoutSink | FramedSink | None = None
+        # The invocation being served, stamped on every record (log_handler.RequestIdFilter).
+        self.request_id = ""
+        self.tenant_id: str | None = None
 
     @property
     def sink(self) -> StdoutSink | FramedSink:
@@ -81,6 +81,8 @@ def install_pending_handler() -> None:
     if not handler_pending or "logging" not in sys.modules:
         return
     handler_pending = False
+    if _config is None:
+        return
     try:
         from lambda_streaming.runtime import log_handler
 

@@ -4,7 +4,7 @@ Lambda reads an invocation's error type from the JSON body (``/invocation/{id}/e
 X-Ray cause as a header) and an init or restore failure's type from the
 ``Lambda-Runtime-Function-Error-Type`` header, which the stock client lets callers override
 (``Runtime.BeforeSnapshotError``). Loaded with the first failure: a function that never fails
-never compiles it, and ``api`` (on every cold start's path) stays the transport alone.
+never compiles it.
 """
 
 from __future__ import annotations
@@ -12,54 +12,48 @@ from __future__ import annotations
 import json
 import sys
 
-from lambda_streaming.runtime.api import (
-    ERROR_TYPE_HEADER,
-    PREFIX,
-    RuntimeApiError,
-    header_safe,
-)
-from lambda_streaming.runtime.results import post
+from lambda_streaming.runtime.errors import ERROR_TYPE_HEADER
+from lambda_streaming.runtime.protocol import PREFIX, RuntimeApiError, header_safe
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import NoReturn
 
-    from lambda_streaming.runtime.api import RuntimeApiClient
-    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.interfaces import ErrorDocument
     from lambda_streaming.runtime.logs import Logs
+    from lambda_streaming.runtime.pipeline import Pipeline
+    from lambda_streaming.runtime.protocol import RuntimeApi
 
 XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 _MAX_XRAY_CAUSE = 1 << 20  # the stock client drops a larger cause rather than send it
 
 
 def post_invocation_error(
-    client: RuntimeApiClient, request_id: str, document: ErrorDocument, xray_cause: str | None
+    pipeline: Pipeline, request_id: str, document: ErrorDocument, xray_cause: str | None
 ) -> None:
-    """An invocation's failure: the X-Ray cause, and no error-type header (the body has it)."""
-    headers = b"Content-Type: application/json\r\n" + client.echo_header(request_id)
+    """An invocation's failure: the X-Ray cause, and no error-type header (the body has it).
+    Its reply is read with the invocation's end, as a result's."""
+    headers = b"Content-Type: application/json\r\n" + pipeline.echo
     if xray_cause and len(xray_cause) < _MAX_XRAY_CAUSE:
         cause = header_safe(xray_cause).encode("ascii", "backslashreplace")
         headers += b"%s: %s\r\n" % (XRAY_CAUSE_HEADER.encode(), cause)
-    path = f"{PREFIX}/invocation/{request_id}/error"
-    post(client, path, _json(document), headers, ends_invocation=True)
+    pipeline.post(f"{PREFIX}/invocation/{request_id}/error", _json(document), headers)
 
 
 def post_init_error(
-    client: RuntimeApiClient, document: ErrorDocument, error_type: str | None = None
+    api: RuntimeApi, document: ErrorDocument, error_type: str | None = None
 ) -> None:
     """Init failed; ``error_type`` overrides the document's type in the header."""
-    post(client, f"{PREFIX}/init/error", _json(document), _typed(document, error_type))
+    api.post(f"{PREFIX}/init/error", _json(document), _typed(document, error_type))
 
 
-def post_restore_error(client: RuntimeApiClient, document: ErrorDocument) -> None:
+def post_restore_error(api: RuntimeApi, document: ErrorDocument) -> None:
     """An after-restore hook failed (SnapStart)."""
     headers = _typed(document, "Runtime.AfterRestoreError")
-    post(client, f"{PREFIX}/restore/error", _json(document), headers)
+    api.post(f"{PREFIX}/restore/error", _json(document), headers)
 
 
-def fail_init(
-    exc: Exception, logs: Logs, client: RuntimeApiClient, multi_concurrent: bool
-) -> NoReturn:
+def fail_init(exc: Exception, logs: Logs, api: RuntimeApi, multi_concurrent: bool) -> NoReturn:
     """Log and report a failed init as the stock client does, then exit 1."""
     import logging  # cost no longer matters; the runtime's hook formats the record
 
@@ -69,7 +63,7 @@ def fail_init(
     document = error_document(exc)
     logs.log_error(document)
     try:
-        post_init_error(client, document)
+        post_init_error(api, document)
     except RuntimeApiError as refused:
         # Managed Instances: every worker reports; Lambda answers 403 to all but the first.
         if not (multi_concurrent and refused.status == 403):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import sys
 
-from lambda_streaming.runtime.api import PREFIX
 from lambda_streaming.runtime.failures import error_document
+from lambda_streaming.runtime.protocol import PREFIX
 from lambda_streaming.runtime.reports import post_init_error, post_restore_error
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_streaming.runtime.api import RuntimeApiClient
-    from lambda_streaming.runtime.errors import ErrorDocument
+    from lambda_streaming.runtime.interfaces import ErrorDocument
+    from lambda_streaming.runtime.protocol import RuntimeApi
 
     Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
@@ -62,19 +62,19 @@ def run_after_restore(hooks: list[Hook]) -> None:
         func(*args, **kwargs)
 
 
-def on_init_complete(client: RuntimeApiClient, log_error: Callable[[ErrorDocument], None]) -> None:
+def on_init_complete(api: RuntimeApi, log_error: Callable[[ErrorDocument], None]) -> None:
     """Snapshot and restore; returns when the restored environment may take invocations."""
     before, after = _registries()
     try:
         run_before_snapshot(before)
-        client.get(RESTORE_NEXT_PATH)  # Lambda snapshots while it is pending
+        api.get(RESTORE_NEXT_PATH)  # Lambda snapshots while it is pending
     except BaseException as exc:  # as the stock client's bare except: sys.exit() in a hook too
-        _fail(exc, log_error, lambda doc: post_init_error(client, doc, BEFORE_SNAPSHOT_ERROR))
+        _fail(exc, log_error, lambda doc: post_init_error(api, doc, BEFORE_SNAPSHOT_ERROR))
         sys.exit(BEFORE_SNAPSHOT_EXIT)
     try:
         run_after_restore(after)
     except BaseException as exc:
-        _fail(exc, log_error, lambda doc: post_restore_error(client, doc))
+        _fail(exc, log_error, lambda doc: post_restore_error(api, doc))
         sys.exit(AFTER_RESTORE_EXIT)
 
 

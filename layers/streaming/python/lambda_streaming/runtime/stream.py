@@ -12,31 +12,9 @@ from _thread import allocate_lock  # the C module, loaded at interpreter start: 
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-    from typing import Any, Protocol
+    from collections.abc import Iterable
 
-    class Sink(Protocol):
-        """Where a stream's bytes go: the chunked POST, or a buffer in BUFFERED mode."""
-
-        committed: bool
-
-        def set_content_type(self, content_type: str) -> None: ...
-        def send(self, pieces: Sequence[bytes]) -> None: ...
-        def finish(
-            self,
-            error: dict[str, Any] | None = None,
-            last: Sequence[bytes] = (),
-            ends_invocation: bool = False,
-        ) -> None: ...
-
-    class Prelude(Protocol):
-        """Metadata a front sends ahead of the body (the HTTP status, headers and cookies)."""
-
-        content_type: str  # the POST's Content-Type that announces the prelude
-
-        def body_content_type(self) -> str: ...
-        def set_body_content_type(self, content_type: str) -> None: ...
-        def encode(self) -> tuple[bytes, ...]: ...
+    from lambda_streaming.runtime.interfaces import ErrorDocument, Prelude, Sink
 
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -126,10 +104,6 @@ class ResponseStream:
 
         Code after it still runs within the invocation, as after Node's ``end()``.
         """
-        self._end(data, ends_invocation=False)
-
-    def _end(self, data: str | bytes | None, ends_invocation: bool) -> None:
-        """``ends_invocation``: the handler has returned (the runtime's own end)."""
         last: tuple[bytes, ...] = (bytes(_as_bytes(data, "end")),) if data else ()
         with self._lock:
             if self._ended:
@@ -137,24 +111,27 @@ class ResponseStream:
             if not self._started:
                 last = self._with_prelude(last[0] if last else b"")
             self._ended = True
-            self._sink.finish(None, last, ends_invocation)  # the last bytes and the end at once
+            self._sink.finish(None, last)  # the last bytes and the end in one write
 
-    def _abort(self, error: dict[str, Any]) -> None:
-        """End the body reporting ``error`` (the runtime's path for a failure mid-stream)."""
+    def abort(self, error: ErrorDocument) -> bool:
+        """End the response reporting ``error`` in its trailers (Node's ``destroy(error)``):
+        the client sees the body cut short, Lambda logs the error. Only once bytes have left;
+        returns False when nothing was sent yet (report the error another way: the runtime
+        posts it as the invocation's failure) or the response had already ended. Either way
+        the stream is ended afterwards, and waits for a write another thread has under way.
+        """
         with self._lock:
             if self._ended:
-                return  # another thread's end() got there first: the body is complete
+                return False
             self._ended = True
-            self._sink.finish(error, (), True)
+            if not self._sink.committed:
+                return False
+            self._sink.finish(error)
+            return True
 
-    def _settled(self) -> None:
-        """Return once no other thread is writing or ending this stream (the runtime waits so
-        before it looks at what is left to send)."""
-        with self._lock:
-            pass
-
-    def _use_prelude(self, prelude: Prelude) -> None:
-        """Send ``prelude`` ahead of the body; the stream's own type becomes the prelude's."""
+    def set_prelude(self, prelude: Prelude) -> None:
+        """For fronts: send ``prelude`` ahead of the body (``HttpResponseStream.from_`` does);
+        the stream's own content type becomes the prelude's."""
         if self._started:
             raise StreamStateError("HttpResponseStream.from_() must come before the first write()")
         self._prelude = prelude

@@ -24,21 +24,22 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lambda_streaming.runtime.api import RuntimeApiClient
+    Fetch = Callable[[], tuple[dict[str, str], bytes]]
 
 MAX_CONCURRENCY = "AWS_LAMBDA_MAX_CONCURRENCY"
 LOG_SOCKET = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 TELEMETRY_FD = "_LAMBDA_TELEMETRY_LOG_FD"
 
 
-def main(worker: Callable[[], object]) -> None:
-    """The parent: ``worker`` in each of the N processes; a bad N is an error and exit 1."""
+def main(run: Callable[..., object], *args: object) -> None:
+    """The parent: ``run(*args, multi_concurrent=True)`` in each of the N processes; a bad N
+    is an error and exit 1."""
     try:
         count = worker_count(os.environ)
     except ValueError as exc:
         sys.stderr.write(f"{exc}\n")
         sys.exit(1)
-    run_workers(count, worker)
+    run_workers(count, lambda: run(*args, multi_concurrent=True))
 
 
 def worker_count(environ: os._Environ[str] | dict[str, str]) -> int:
@@ -127,12 +128,17 @@ _FIRST_DELAY_S = 0.1
 _BACKOFF = 2.0
 
 
-def next_with_retries(client: RuntimeApiClient) -> tuple[dict[str, str], bytes]:
-    """``client.next()``; on failure retried with back-off, logging as the stock client logs."""
-    from lambda_streaming.runtime.api import RuntimeApiError
+def retrying(fetch: Fetch) -> Fetch:
+    """A worker's ``next``: retried, as the stock client's workers retry theirs."""
+    return lambda: next_with_retries(fetch)
+
+
+def next_with_retries(fetch: Fetch) -> tuple[dict[str, str], bytes]:
+    """``fetch()``; on failure retried with back-off, logging as the stock client logs."""
+    from lambda_streaming.runtime.protocol import RuntimeApiError
 
     try:
-        return client.next()
+        return fetch()
     except (OSError, RuntimeApiError) as exc:
         failure: Exception = exc
     import logging
@@ -144,7 +150,7 @@ def next_with_retries(client: RuntimeApiClient) -> tuple[dict[str, str], bytes]:
         logging.info(f"Retrying runtime_client.next() [attempt {attempt}]...")
         time.sleep(delay)
         try:
-            return client.next()
+            return fetch()
         except (OSError, RuntimeApiError) as exc:
             logging.warning(f"Attempt {attempt} failed: {exc}")
             delay *= _BACKOFF

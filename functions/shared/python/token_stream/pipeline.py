@@ -17,9 +17,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from lambda_streaming.content.messages import Done, Error, Heartbeat, Message, Status, Token
-from lambda_streaming.content.prompt import PromptRequest
-from lambda_streaming.content.sources import Source, SourceError
+from token_stream.messages import Done, Error, Heartbeat, Message, Status, Token
+from token_stream.prompt import PromptRequest
+from token_stream.sources import Source, SourceError
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Protocol
 
-from lambda_streaming.content.prompt import PromptRequest
+from token_stream.prompt import PromptRequest
 
 
 class SourceError(Exception):
@@ -35,9 +35,9 @@ def source_from_env(environ: Mapping[str, str] = os.environ) -> Source:
     """Bedrock when MODEL_ID is set, otherwise the built-in generator."""
     model_id = environ.get("MODEL_ID", "").strip()
     if model_id:
-        from lambda_streaming.content.sources.bedrock import BedrockSource
+        from token_stream.sources.bedrock import BedrockSource
 
         return BedrockSource(model_id, system_prompt=environ.get("SYSTEM_PROMPT") or None)
-    from lambda_streaming.content.sources.builtin import BuiltinSource
+    from token_stream.sources.builtin import BuiltinSource
 
     return BuiltinSource.from_env(environ)

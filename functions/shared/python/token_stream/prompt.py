@@ -6,10 +6,9 @@ request was bad".
 
 Accepted: ``GET ?prompt=...&max_tokens=...`` or ``POST`` with a JSON object body
 ``{"prompt": ..., "max_tokens": ...}`` (plain or base64-encoded, as Function URLs deliver
-binary bodies, and REST APIs bodies of their binary media types). The event's version is
-read from the event itself (``http.request``). ``token_delay_ms`` and ``fail_after`` steer
-the built-in generator only, so latency comparisons and the error path can be reproduced on
-demand.
+binary bodies, and REST APIs bodies of their binary media types). The front is read from the
+event itself (``lambda_streaming.http.front``). ``token_delay_ms`` and ``fail_after`` steer the
+built-in generator only, so latency comparisons and the error path can be reproduced on demand.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_streaming.http.request import event_body, event_method
+from lambda_streaming.http.front import BadEvent, front_for
+from lambda_streaming.http.request import Request
 
 ALLOWED_METHODS = ("GET", "POST")
 _DIGITS = re.compile(r"[0-9]{1,9}")
@@ -76,11 +76,11 @@ class RequestError(Exception):
 def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> PromptRequest:
     """The request an event (2.0 or 1.0) asks for; raises RequestError if it is not valid.
 
-    Query parameters come from ``queryStringParameters``, which both versions have (a
-    repeated name: comma-joined in 2.0, the last value in 1.0).
+    A query parameter given more than once counts with its last value, on either front.
     """
     limits = limits or Limits.from_env()
-    method = _method(event)
+    request = _http_request(event)
+    method = request.method
     if method not in ALLOWED_METHODS:
         raise RequestError(
             405,
@@ -88,9 +88,9 @@ def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> Pro
             f"Use GET or POST, not {method}.",
             Allow=", ".join(ALLOWED_METHODS),
         )
-    fields: dict[str, Any] = dict(event.get("queryStringParameters") or {})
+    fields: dict[str, Any] = dict(request.query)
     if method == "POST":
-        fields.update(_json_body(event))
+        fields.update(_json_body(request.body))
 
     prompt = fields.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
@@ -112,30 +112,30 @@ def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> Pro
     )
 
 
-def _method(event: Mapping[str, Any]) -> str:
+def _http_request(event: Mapping[str, Any]) -> Request:
     try:
-        return event_method(event)
-    except ValueError:
+        front = front_for(event)
+    except BadEvent:
         raise RequestError(
             400,
             "invalid_event",
             "Expected a Function URL event (payload format 2.0) with requestContext.http.method "
             "or an API Gateway REST event (payload format 1.0) with httpMethod.",
         ) from None
-
-
-def _json_body(event: Mapping[str, Any]) -> dict[str, Any]:
-    if not event.get("body"):
-        return {}
     try:
-        raw = event_body(event)
+        return front.request(event)
     except ValueError:
         message = (
             "The body is not valid base64."
             if event.get("isBase64Encoded")
-            else ("The body is not a string.")
+            else "The body is not a string."
         )
         raise RequestError(400, "invalid_body", message) from None
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -7,7 +7,7 @@ client learns it was cut short); a complete stream is exactly the tokens.
 
 from __future__ import annotations
 
-from lambda_streaming.content.messages import Done, Error, Message, Token
+from token_stream.messages import Done, Error, Message, Token
 
 MEDIA_TYPE = "text/plain; charset=utf-8"
 

@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from lambda_streaming.content.prompt import PromptRequest
-from lambda_streaming.content.sources import SourceError
+from token_stream.prompt import PromptRequest
+from token_stream.sources import SourceError
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from lambda_streaming.http.headers import breaks_framing, check_name, check_status, check_value
+
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,11 +37,11 @@ class HttpPrelude:
     def body_content_type(self) -> str:
         for name, value in self.metadata.get("headers", {}).items():
             if name.lower() == "content-type":
-                return value
+                return str(value)
         return ""
 
     def set_body_content_type(self, content_type: str) -> None:
-        content_type = _header_value("Content-Type", content_type)
+        content_type = check_value("Content-Type", content_type)
         headers = self.metadata.setdefault("headers", {})
         for name in [n for n in headers if n.lower() == "content-type"]:
             del headers[name]
@@ -64,15 +66,8 @@ class HttpResponseStream:
         APIs (a header repeated once per value); ``cookies`` become ``Set-Cookie`` headers on
         both fronts.
         """
-        stream._use_prelude(HttpPrelude(http_metadata(metadata or {})))
+        stream.set_prelude(HttpPrelude(http_metadata(metadata or {})))
         return stream
-
-
-def use_checked_metadata(stream: ResponseStream, metadata: dict[str, Any]) -> None:
-    """``HttpResponseStream.from_`` for metadata its maker already holds to ``http_metadata``'s
-    rules (the ASGI adapter checks each header as it converts it): no second pass per request.
-    ``metadata`` is used as given, not copied."""
-    stream._use_prelude(HttpPrelude(metadata))
 
 
 def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,21 +75,17 @@ def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     if not hasattr(metadata, "keys"):
         raise TypeError("HTTP response metadata must be a dict")
     result: dict[str, Any] = dict(metadata)
-    status = result.setdefault("statusCode", 200)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise ValueError(f"statusCode must be an int from 100 to 599, got {status!r}")
+    check_status(result.setdefault("statusCode", 200))
     headers = result.get("headers")
     if headers is not None:
         if not hasattr(headers, "items"):
             raise TypeError("headers must be a dict of str to str")
-        result["headers"] = {_header_name(k): _header_value(k, v) for k, v in headers.items()}
+        result["headers"] = {check_name(k): check_value(k, v) for k, v in headers.items()}
     multi = result.get("multiValueHeaders")
     if multi is not None:
         if not hasattr(multi, "items"):
             raise TypeError("multiValueHeaders must be a dict of str to a list of str")
-        result["multiValueHeaders"] = {
-            _header_name(k): _header_values(k, v) for k, v in multi.items()
-        }
+        result["multiValueHeaders"] = {check_name(k): _values(k, v) for k, v in multi.items()}
     cookies = result.get("cookies")
     if cookies is not None:
         if isinstance(cookies, str | bytes) or not hasattr(cookies, "__iter__"):
@@ -103,39 +94,13 @@ def http_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
         if not all(isinstance(c, str) for c in cookies):
             raise TypeError("cookies must be a list of str")
         for cookie in cookies:
-            if _breaks_framing(cookie):
+            if breaks_framing(cookie):
                 raise ValueError(f"cookie {cookie!r} contains CR, LF or NUL")
         result["cookies"] = cookies
     return result
 
 
-# RFC 9110 section 5.6.2: a field name is a token, one or more of these.
-_TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _breaks_framing(text: str) -> bool:
-    """CR or LF would end the header line at the front (response splitting); NUL is refused."""
-    return "\r" in text or "\n" in text or "\0" in text
-
-
-def _header_name(name: object) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"header names must be str, got {type(name).__name__} {name!r}")
-    if not name or name.strip(_TCHAR):  # strip() leaves something iff a char is not a tchar
-        raise ValueError(f"header name {name!r} is not an HTTP token (RFC 9110 field-name)")
-    return name
-
-
-def _header_values(name: object, values: object) -> list[str]:
+def _values(name: object, values: object) -> list[str]:
     if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
         raise TypeError(f"multiValueHeaders[{name!r}] must be a list of str")
-    return [_header_value(name, value) for value in values]  # type: ignore[attr-defined]
-
-
-def _header_value(name: object, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise TypeError(f"header {name!r} must be a str, got {type(value).__name__}")
-    text = str(value)
-    if _breaks_framing(text):
-        raise ValueError(f"header {name!r} has CR, LF or NUL in its value {text!r}")
-    return text
+    return [check_value(name, value) for value in values]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from lambda_streaming.content.messages import Done, Error, Heartbeat, Message, Status, Token
+from token_stream.messages import Done, Error, Heartbeat, Message, Status, Token
 
 MEDIA_TYPE = "application/x-ndjson"
 

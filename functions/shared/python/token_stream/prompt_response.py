@@ -13,17 +13,17 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from lambda_streaming.content.formats import STREAMING_HEADERS
-from lambda_streaming.content.messages import Done, Error, Message
-from lambda_streaming.content.pipeline import generate
-from lambda_streaming.content.prompt import PromptRequest, RequestError, parse_request
-from lambda_streaming.content.sources import source_from_env
-from lambda_streaming.http.cors import rest_cors_headers
-from lambda_streaming.http.responses import StreamingResponse
+from lambda_streaming import StreamingResponse
+from lambda_streaming.http.cors import cors_headers
+from token_stream.formats import STREAMING_HEADERS
+from token_stream.messages import Done, Error, Message
+from token_stream.pipeline import generate
+from token_stream.prompt import PromptRequest, RequestError, parse_request
+from token_stream.sources import source_from_env
 
 
 class Format(Protocol):
-    """A module of ``lambda_streaming.content.formats``."""
+    """A module of ``token_stream.formats``."""
 
     MEDIA_TYPE: str
 
@@ -51,7 +51,7 @@ def prompt_response(
     which a Function URL adds on its own.
     """
     log: Log = logger or logging.getLogger(__name__)
-    cors = rest_cors_headers(event)
+    cors = cors_headers(event)
     try:
         request = parse_request(event)
     except RequestError as error:

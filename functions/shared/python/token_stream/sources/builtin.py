@@ -11,8 +11,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from lambda_streaming.content.prompt import PromptRequest
-from lambda_streaming.content.sources import SourceError
+from token_stream.prompt import PromptRequest
+from token_stream.sources import SourceError
 
 _TEXT = (
     "Streaming sends each token as soon as it exists, so the reader starts at once "

@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import asdict
 
-from lambda_streaming.content.messages import Done, Error, Heartbeat, Message, Status, Token
+from token_stream.messages import Done, Error, Heartbeat, Message, Status, Token
 
 MEDIA_TYPE = "text/event-stream"
 DEFAULT_RETRY_MS = 3000
