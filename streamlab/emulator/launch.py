@@ -94,8 +94,9 @@ def die_with_parent() -> None:
 
     (Strictly: when the thread that started it ends; that is the event loop's thread.)
     """
-    with contextlib.suppress(Exception):
-        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        with contextlib.suppress(Exception):
+            _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 try:

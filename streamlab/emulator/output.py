@@ -83,7 +83,7 @@ class RuntimeOutput(asyncio.Protocol):
             rest = rest[LINE_LIMIT:]
         self._partial = bytearray(rest)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes | bytearray) -> None:
         # The stock Python client prints multi-line records (stack traces) with CR for LF.
         for part in line.decode("utf-8", "replace").rstrip("\r").split("\r"):
             self._emit(part)

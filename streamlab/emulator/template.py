@@ -272,7 +272,7 @@ def _snap_started(stacks: list[Any]) -> set[str]:
     return found
 
 
-def _holds(resolver: Any, condition: Any, name: str) -> bool:
+def _holds(resolver: Any, condition: Any, name: Any) -> bool:
     try:
         return bool(resolver.intrinsic_property_resolver(condition, ignore_errors=False))
     except Exception as exc:  # an intrinsic SAM cannot evaluate locally: keep the resource
