@@ -78,16 +78,18 @@ def render_export(summaries: Sequence[Summary], case: ExportCase) -> str:
         )
     table = "\n".join(rows)
     w = case.workload
+    calls = f"{case.runs} call{'s' if case.runs != 1 else ''}"
     return f"""
 ## Large export
 
 What a big answer costs: {case.mib} MiB of text in each format (`max_tokens={w.tokens}`,
-`token_bytes={w.token_bytes}`, `token_delay_ms=0`), streamed through {where},
-{case.runs} call{"s" if case.runs != 1 else ""} per format. **Caps in force**: the first
-{caps.burst / MIB:g} MiB of a response uncapped, then {caps.rate / MIB:g} MiB/s, Lambda's
-documented bandwidth for response streaming
-(`streamlab serve` keeps it unless `--no-limits`; AWS applies its own). The framing of SSE
-and JSON lines adds bytes, and every byte past the burst costs time.
+`token_bytes={w.token_bytes}`, `token_delay_ms=0`), streamed through {where}, {calls} per
+format.
+
+**Caps in force**: the first {caps.burst / MIB:g} MiB of a response uncapped, then
+{caps.rate / MIB:g} MiB/s: Lambda's documented bandwidth for response streaming, which
+`streamlab serve` keeps unless `--no-limits` (a deployed function gets AWS's own). The
+framing of SSE and JSON lines adds bytes, and every byte past the burst costs time.
 
 | format | calls | on the wire | total time (median) | p95 | throughput | the caps alone |
 |---|---:|---:|---:|---:|---:|---:|

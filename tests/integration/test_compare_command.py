@@ -82,7 +82,7 @@ def test_compare_runs_the_local_emulator_and_writes_the_report(tmp_path: Path) -
     # The large export, under Lambda's caps (stated beside the figures): 8 MiB is 2 MiB past
     # the Function URL's uncapped 6 MiB, so about a second at 2 MiB/s in every format.
     export = report.split("## Large export\n", 1)[1].split("\n## ", 1)[0]
-    assert "the first\n6 MiB of a response uncapped, then 2 MiB/s" in export
+    assert "**Caps in force**: the first 6 MiB of a response uncapped, then\n2 MiB/s" in export
     for label in ("raw text", "SSE", "JSON lines"):
         row = re.search(rf"^\| {label} \| 1 of 1 \| ([0-9.]+) MiB \| ([0-9.]+) s \|", export, re.M)
         assert row, export
