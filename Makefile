@@ -5,16 +5,17 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
+LAYER_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)".*/\1/p' layers/streaming/python/lambda_streaming/__init__.py)
 
-.PHONY: serve test lint format browser peers compare bench clean
+.PHONY: serve test lint format browser peers cdk compare bench layer wheel clean
 
 ## serve: install if needed, then serve all three functions locally (auth off) with real streaming
 serve: $(INSTALLED)
 	$(BIN)/python -m streamlab serve --template template.yaml --host $(HOST) --port $(PORT) --no-auth
 
 ## test: install if needed (Chromium for the browser test, Node's runtime client for the parity
-## test), then lint and run the whole suite
-test: lint browser peers
+## test, the AWS CDK for the CDK example), then lint and run the whole suite
+test: lint browser peers cdk
 	$(BIN)/pytest
 
 ## lint: ruff (lint and format) everywhere, mypy --strict on the layer
@@ -33,10 +34,10 @@ compare: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m streamlab bench runtime
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml layers/streaming/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./layers/streaming -e '.[dev]'
 	touch $@
 
 ## browser: Debian's Chromium for the Playwright test (Playwright cannot download browsers here)
@@ -47,5 +48,18 @@ browser:
 peers:
 	@sh scripts/install-node-ric.sh
 
+## cdk: aws-cdk-lib (PyPI) and the cdk CLI (npm) into .bench/cdk, for the CDK example's test
+cdk:
+	@PYTHON=$(PYTHON) sh scripts/install-cdk.sh
+
+## layer: dist/lambda-streaming-<version>-layer.zip, the /opt layout with .pyc for every CPython
+## 3.11-3.14 found here (reproducible: same sources, same bytes)
+layer:
+	$(PYTHON) layers/streaming/build_layer.py --zip dist/lambda-streaming-$(LAYER_VERSION)-layer.zip
+
+## wheel: dist/lambda_streaming-<version>-py3-none-any.whl (the build backend, hatchling)
+wheel: $(INSTALLED)
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist ./layers/streaming
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log dist

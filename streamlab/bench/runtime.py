@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import statistics
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ class BenchConfig:
 class BenchResult(RoundSamples):
     config: BenchConfig
     clients: Sequence[RuntimeClient]
+    layer_origin: str = ""  # what "as deployed" ran our runtime from
 
     def add(self, metric: str, client: RuntimeClient, value: float | None) -> None:
         self.record(metric, client.key, value)
@@ -67,7 +69,10 @@ async def _run(
     clients: Sequence[RuntimeClient], config: BenchConfig, progress: Callable[[str], None]
 ) -> BenchResult:
     result = BenchResult(config=config, clients=clients)
-    with deployed_tree() as tree:
+    python = next((c.argv[1] for c in clients if _is_ours(c) and len(c.argv) > 1), sys.executable)
+    with deployed_tree(python) as tree:
+        result.layer_origin = tree.origin
+        progress(f"our layer as deployed: {tree.origin}")
         starts = cold_start_runs(clients, tree)
         for _, client in starts:  # unmeasured: fails fast with the client's log
             await measure.cold_start(client, NOOP_EVENT)
@@ -82,10 +87,11 @@ async def _run(
 
 
 # Start-up variants, each giving "startup_<variant>_ms" (to the first next) and
-# "first_response_<variant>_ms": our layer from sources only ("deployed") or with .pyc ("pyc"),
-# both with a handler module importing nothing; and as deployed with the typed no-op handler
-# ("typed", buffered.py: `from typing import Any`), to show what a handler's imports add.
-VARIANTS = ("deployed", "pyc", "typed")
+# "first_response_<variant>_ms": our layer as deployed ("deployed": the built zip, with .pyc,
+# when there is one for the interpreter) or from its sources alone ("sources"), both with a
+# handler module importing nothing; and as deployed with the typed no-op handler ("typed",
+# buffered.py: `from typing import Any`), to show what a handler's imports add.
+VARIANTS = ("deployed", "sources", "typed")
 
 
 def cold_start_runs(
@@ -97,28 +103,33 @@ def cold_start_runs(
     runs: list[tuple[tuple[str, ...], RuntimeClient]] = []
     for client in clients:
         trivial = client.for_startup()
-        if client.argv and client.argv[0].endswith(STREAM_BOOTSTRAP.name):
+        if _is_ours(client):
             runs += [
-                (("deployed",), as_deployed(trivial, tree, pyc=False)),
-                (("pyc",), as_deployed(trivial, tree, pyc=True)),
-                (("typed",), as_deployed(client, tree, pyc=False)),
+                (("deployed",), as_deployed(trivial, tree)),
+                (("sources",), as_deployed(trivial, tree, sources=True)),
+                (("typed",), as_deployed(client, tree)),
             ]
         elif trivial is not client:
             runs += [
-                (("deployed", "pyc"), as_deployed(trivial, tree, pyc=False)),
-                (("typed",), as_deployed(client, tree, pyc=False)),
+                (("deployed", "sources"), as_deployed(trivial, tree)),
+                (("typed",), as_deployed(client, tree)),
             ]
         else:
-            runs.append((VARIANTS, as_deployed(client, tree, pyc=False)))
+            runs.append((VARIANTS, as_deployed(client, tree)))
     return runs
 
 
-def as_deployed(client: RuntimeClient, tree: DeployedTree, pyc: bool) -> RuntimeClient:
+def _is_ours(client: RuntimeClient) -> bool:
+    return bool(client.argv) and client.argv[0].endswith(STREAM_BOOTSTRAP.name)
+
+
+def as_deployed(client: RuntimeClient, tree: DeployedTree, sources: bool = False) -> RuntimeClient:
     """``client`` started as Lambda starts it: handlers from a read-only task root, nothing
-    written to ``__pycache__``, and for our runtime the layer from its read-only copy."""
+    written to ``__pycache__``, and for our runtime the layer from its read-only copy (as
+    deployed, or its sources alone)."""
     argv = client.argv
-    if argv and argv[0].endswith(STREAM_BOOTSTRAP.name):
-        layer = tree.layer_pyc if pyc else tree.layer
+    if _is_ours(client):
+        layer = tree.sources if sources else tree.layer
         argv = (str(layer / STREAM_BOOTSTRAP.name), *argv[1:])
     env = {**client.env, "PYTHONDONTWRITEBYTECODE": "1"}
     return dataclasses.replace(client, argv=argv, env=env, task_root=tree.task_root)

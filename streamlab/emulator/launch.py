@@ -230,7 +230,7 @@ class Launch:
         """Maps Lambda's /opt and /var/task onto their local stand-ins."""
         if not path:
             return None
-        for prefix, local in (("/opt", self.opt_dir), ("/var/task", self.spec.code_dir)):
+        for prefix, local in (("/opt", self.opt_dir), ("/var/task", self.task_root)):
             if path == prefix or path.startswith(prefix + "/"):
                 return str(local) + path[len(prefix) :]
         return path

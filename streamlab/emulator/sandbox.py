@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from streamlab.emulator import provision
+from streamlab.emulator import provision, streaming_layer
 from streamlab.emulator.interpreters import local_interpreter
 from streamlab.emulator.invocation import FunctionSpec
 from streamlab.emulator.launch import Isolation, merge_tree
@@ -140,7 +140,7 @@ class Sandbox:
             if arn is None:
                 layers.append(next(local))
                 continue
-            found = (
+            found = streaming_layer.local_layer(arn, notify) or (
                 provision.powertools_layer(arn, python_version, notify) if resolve_arns else None
             )
             if found is None:

@@ -11,7 +11,7 @@ from streamlab.bench.clients import Workload
 from streamlab.bench.deployed import DeployedTree
 from streamlab.bench.runtime import VARIANTS, cold_start_runs
 
-TREE = DeployedTree(Path("/layer"), Path("/layer-pyc"), Path("/task"))
+TREE = DeployedTree(Path("/layer"), Path("/sources"), Path("/task"))
 
 
 def handler_of(run: clients.RuntimeClient) -> str:
@@ -23,11 +23,12 @@ def test_ours_and_the_stock_client_start_the_import_free_handler_and_the_typed_o
     by_variant = {(run.key, variant): run for variants, run in runs for variant in variants}
     for key in ("ours", "awslambdaric"):
         assert handler_of(by_variant[key, "deployed"]) == "trivial.noop"
-        assert handler_of(by_variant[key, "pyc"]) == "trivial.noop"
+        assert handler_of(by_variant[key, "sources"]) == "trivial.noop"
         assert handler_of(by_variant[key, "typed"]) == "buffered.noop"
-    assert by_variant["ours", "pyc"].argv[0].startswith("/layer-pyc/")
+    assert by_variant["ours", "deployed"].argv[0].startswith("/layer/")
+    assert by_variant["ours", "sources"].argv[0].startswith("/sources/")
     assert by_variant["ours", "typed"].argv[0].startswith("/layer/")
-    assert by_variant["awslambdaric", "deployed"] is by_variant["awslambdaric", "pyc"]
+    assert by_variant["awslambdaric", "deployed"] is by_variant["awslambdaric", "sources"]
 
 
 def test_a_client_whose_no_op_imports_nothing_starts_once_for_every_variant() -> None:

@@ -7,6 +7,8 @@ runtime; a handler pays for the HTTP side when it imports it.
 
 from __future__ import annotations
 
+__version__ = "0.1.0"  # the distribution's version (pyproject.toml reads it here)
+
 _EXPORTS = {
     "HttpResponseStream": "lambda_streaming.http.prelude",
     "ResponseStream": "lambda_streaming.runtime.stream",

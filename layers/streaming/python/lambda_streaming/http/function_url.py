@@ -7,21 +7,15 @@ a response takes one value per header name and its ``Set-Cookie`` values as ``co
 
 from __future__ import annotations
 
-from lambda_streaming.http.events import (
-    event_body,
-    forwarded,
-    get_dict,
-    http_version,
-    lower_pairs,
-    text_or_base64,
-)
+from lambda_streaming.http.events import get_dict, lower_pairs, read_request, text_or_base64
 from lambda_streaming.http.headers import check_status, collect
-from lambda_streaming.http.request import Request
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
+
+    from lambda_streaming.http.request import Request
 
 
 class FunctionUrl:
@@ -40,21 +34,16 @@ class FunctionUrl:
         if isinstance(cookies, list) and cookies:
             headers = [pair for pair in headers if pair[0] != "cookie"]
             headers.append(("cookie", "; ".join(map(str, cookies))))
-        scheme, host, port = forwarded(headers, str(context.get("domainName") or ""))
-        source_ip = http.get("sourceIp")
-        return Request(
+        return read_request(
             self,
             event,
-            str(http["method"]).upper(),
+            http["method"],
             event.get("rawPath") or http.get("path") or "/",
+            headers,
             query_string=event.get("rawQueryString") or "",
-            headers=headers,
-            body=event_body(event),
-            source_ip=source_ip if isinstance(source_ip, str) else None,
-            scheme=scheme,
-            host=host,
-            port=port,
-            http_version=http_version(http.get("protocol")),
+            domain=context.get("domainName"),
+            source_ip=http.get("sourceIp"),
+            protocol=http.get("protocol"),
         )
 
     def response_head(

@@ -9,22 +9,15 @@ for a BUFFERED result with any field but the five of a proxy result, so cookies 
 
 from __future__ import annotations
 
-from lambda_streaming.http.events import (
-    event_body,
-    forwarded,
-    get_dict,
-    http_version,
-    lower_pairs,
-    pairs,
-    text_or_base64,
-)
+from lambda_streaming.http.events import get_dict, lower_pairs, pairs, read_request, text_or_base64
 from lambda_streaming.http.headers import check_status, collect
-from lambda_streaming.http.request import Request
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
+
+    from lambda_streaming.http.request import Request
 
 
 class RestApi:
@@ -43,22 +36,17 @@ class RestApi:
             (name.lower(), value)
             for name, value in (pairs(multi) if multi else lower_pairs(event.get("headers")))
         ]
-        scheme, host, port = forwarded(headers, str(context.get("domainName") or ""))
-        source_ip = get_dict(context, "identity").get("sourceIp")
-        return Request(
+        return read_request(
             self,
             event,
-            str(event["httpMethod"]).upper(),
+            event["httpMethod"],
             raw_path,
+            headers,
             raw_root_path=_root_path(raw_path, context),
             query_string=_query_string(event),
-            headers=headers,
-            body=event_body(event),
-            source_ip=source_ip if isinstance(source_ip, str) else None,
-            scheme=scheme,
-            host=host,
-            port=port,
-            http_version=http_version(context.get("protocol")),
+            domain=context.get("domainName"),
+            source_ip=get_dict(context, "identity").get("sourceIp"),
+            protocol=context.get("protocol"),
         )
 
     def response_head(

@@ -62,9 +62,10 @@ def _handler_fault(name: str, step: str, exc: BaseException | None = None) -> Ex
     return handler_fault(name, step, exc)
 
 
-def set_lambda_paths(layer_dir: str) -> None:
+def set_lambda_paths(layer_dir: str, packages_dir: str | None = None) -> None:
     """The stock bootstrap's ``sys.path``, ``.pth`` files and ``PYTHONPATH`` (the order is in
     docs/architecture.md); ``layer_dir`` stands in for ``/opt``, ``sys.prefix`` for ``/var/lang``.
+    ``packages_dir`` holds ``lambda_streaming`` (default: the layer's ``python/``).
     """
     import site  # imported by the interpreter at start-up already: free
 
@@ -78,9 +79,10 @@ def set_lambda_paths(layer_dir: str) -> None:
     front = [task_root] if task_root else []
     if not pythonpath_set:
         front += [opt_site, opt_python, os.path.join(sys.prefix, "lib", version, "site-packages")]
-    # stream-bootstrap started us with the layer's python/ in slot 0, where a script's own
+    # stream-bootstrap started us with the package's directory in slot 0, where a script's own
     # directory goes: that slot is LAMBDA_RUNTIME_DIR's. (``python -m`` keeps its directory.)
-    slot = 1 if sys.path and os.path.abspath(sys.path[0]) == os.path.abspath(opt_python) else 0
+    started = opt_python if packages_dir is None else packages_dir
+    slot = 1 if sys.path and os.path.abspath(sys.path[0]) == os.path.abspath(started) else 0
     sys.path[:slot] = [*front, runtime_dir] if runtime_dir else front
     # Already on sys.path: addsitedir only runs their .pth files, as the stock bootstrap does.
     if task_root:
@@ -102,10 +104,12 @@ def main(argv: list[str] | None = None, shape: str = "") -> None:
     returns (exit 0) once all of them have exited.
     """
     argv = sys.argv[1:] if argv is None else argv
-    # runtime/ -> lambda_streaming/ -> python/ -> the layer's root (/opt on Lambda)
-    here = os.path.abspath(__file__)
-    layer_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
-    set_lambda_paths(layer_dir)
+    # runtime/ -> lambda_streaming/ -> a layer's python/ (its root is /opt on Lambda), or the
+    # task root when the function vendors the package (the function's layers are then in /opt)
+    packages_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    in_layer = os.path.basename(packages_dir) == "python"
+    layer_dir = os.path.dirname(packages_dir) if in_layer else "/opt"
+    set_lambda_paths(layer_dir, packages_dir)
     if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
         from lambda_streaming.runtime.workers import main as run_pool  # Managed Instances only
 
