@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streamlab.compare.measure import Workload
-from streamlab.compare.targets import Target
+from streamlab.compare.targets import Front, Target
 
 DEFAULT_OUTPUT = Path("docs/comparison.md")
 
@@ -53,6 +53,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="built-in generator's pause before each token (default 20 ms)",
     )
     parser.add_argument(
+        "--export-mib",
+        type=int,
+        default=20,
+        metavar="MIB",
+        help="the large-export case: this many MiB streamed in each format, timed under "
+        "Lambda's bandwidth caps (default 20; 0 leaves it out)",
+    )
+    parser.add_argument(
+        "--export-runs", type=int, default=3, help="large-export calls per format (default 3)"
+    )
+    parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help="report (default docs/comparison.md)"
     )
     parser.add_argument(
@@ -64,8 +75,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from streamlab.compare.local import EmulatorError
 
-    if args.runs < 1 or args.tokens < 1 or args.token_delay < 0 or args.warmup < 0:
-        print("streamlab compare: --runs and --tokens must be >= 1, the rest >= 0", file=sys.stderr)
+    numbers = (args.token_delay, args.warmup, args.export_mib, args.export_runs)
+    if args.runs < 1 or args.tokens < 1 or min(numbers) < 0 or args.export_mib > 128:
+        print(
+            "streamlab compare: --runs and --tokens must be >= 1, --export-mib at most 128, "
+            "the rest >= 0",
+            file=sys.stderr,
+        )
         return 2
     workload = Workload(tokens=args.tokens, token_delay_ms=args.token_delay)
     try:
@@ -80,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def _targets(args: argparse.Namespace) -> Iterator[tuple[list[Target], str]]:
     from streamlab.compare.targets import local_targets
 
-    front = getattr(args, "front", "url")
+    front: Front = "rest" if args.front == "rest" else "url"
     via = " (streamed through the REST API stage)" if front == "rest" else ""
     if args.base_url:
         yield local_targets(args.base_url, front), f"`{args.base_url}`{via}"
@@ -115,6 +131,17 @@ def _measure_and_write(
 
     results = run_all(targets, workload, args.runs, warmup=args.warmup)
     summaries = [summarize(t.fmt, t.mode, results) for t in targets]
+    export = ""
+    if args.export_mib and args.export_runs:
+        from streamlab.compare.export import ExportCase, render_export, run_export
+
+        front: Front = "rest" if args.front == "rest" else "url"
+        case = ExportCase(mib=args.export_mib, runs=args.export_runs, front=front)
+        export_summaries = run_export(targets, case)
+        export = render_export(export_summaries, case)
+        failed_exports = sum(s.failures for s in export_summaries)
+        if failed_exports:
+            print(f"{failed_exports} large-export calls failed", file=sys.stderr)
     failed = [r for r in results if not r.ok]
     if len(failed) == len(results):
         print("streamlab compare: every call failed; no report written", file=sys.stderr)
@@ -137,6 +164,7 @@ def _measure_and_write(
         warmup=args.warmup,
         machine=Machine.this_one(),
         plot_name=_relative(plot_path, args.output.parent),
+        export_section=export,
     )
     write_report(summaries, context, args.output)
     print(f"wrote {args.output} and {plot_path}", file=sys.stderr)
@@ -153,10 +181,11 @@ def _command_line(args: argparse.Namespace) -> str:
         words += ["--base-url", args.base_url]
     elif args.stack:
         words += ["--stack", args.stack]
-    if getattr(args, "front", "url") != "url":
+    if args.front != "url":
         words += ["--front", args.front]
     words += ["--runs", str(args.runs), "--tokens", str(args.tokens)]
     words += ["--token-delay", str(args.token_delay)]
+    words += ["--export-mib", str(args.export_mib), "--export-runs", str(args.export_runs)]
     return shlex.join(words)
 
 

@@ -24,18 +24,23 @@ Arrival = tuple[float, bytes]
 
 @dataclass(frozen=True)
 class Workload:
-    """What each call asks the built-in generator for (``token_delay_ms`` paces it)."""
+    """What each call asks the built-in generator for (``token_delay_ms`` paces it;
+    ``token_bytes`` makes every token that long: a large export)."""
 
     prompt: str = "Why stream responses from AWS Lambda?"
     tokens: int = 50
     token_delay_ms: int = 20
+    token_bytes: int | None = None
 
     def params(self) -> dict[str, str]:
-        return {
+        params = {
             "prompt": self.prompt,
             "max_tokens": str(self.tokens),
             "token_delay_ms": str(self.token_delay_ms),
         }
+        if self.token_bytes is not None:
+            params["token_bytes"] = str(self.token_bytes)
+        return params
 
 
 @dataclass
@@ -156,24 +161,36 @@ def measure(
 
 
 def _read_raw(clock: _ChunkClock, result: RunResult, workload: Workload) -> None:
-    """Raw text has no token boundaries: the generator's tokens are words, so count words."""
+    """Raw text has no token boundaries: the generator's tokens are words, so count words;
+    or, with ``token_bytes``, blocks of that many bytes."""
+    size = workload.token_bytes
     seen = 0
     text = ""
+    parts: list[bytes] = []
+    received = 0
     for chunk in clock:
-        text += chunk.decode("utf-8", "replace")
-        words = len(text.split())
+        if size is None:
+            text += chunk.decode("utf-8", "replace")
+            tokens = len(text.split())
+        else:  # counted, not re-split: a large export has thousands of chunks
+            parts.append(chunk)
+            received += len(chunk)
+            tokens = received // size
         arrival = clock.last_arrival
         if result.first_event_s is None:
             result.first_event_s = arrival
-        result.token_times.extend([arrival] * (words - seen))
-        seen = words
+        result.token_times.extend([arrival] * (tokens - seen))
+        seen = tokens
+    if size is not None:
+        text = b"".join(parts).decode("utf-8", "replace")
     # A complete raw stream is exactly the tokens; a "\n[...]" line is the runtime's notice
     # that it ended early, and its words are not tokens.
     notice_at = text.find("\n[")
     if notice_at >= 0:
         result.error = "stream ended with a notice: " + text[notice_at:].strip()
         text = text[:notice_at]
-        del result.token_times[len(text.split()) :]
+        complete = len(text.split()) if size is None else len(text.encode()) // size
+        del result.token_times[complete:]
     result.ended = "notice" if notice_at >= 0 else "closed"
     result.text = text
     result.first_token_s = result.token_times[0] if result.token_times else None
@@ -181,7 +198,7 @@ def _read_raw(clock: _ChunkClock, result: RunResult, workload: Workload) -> None
 
 def _read_sse(clock: _ChunkClock, result: RunResult, workload: Workload) -> None:
     parts: list[str] = []
-    for event in sseclient.SSEClient(clock).events():
+    for event in sseclient.SSEClient(iter(clock)).events():
         arrival = clock.last_arrival
         if result.first_event_s is None:
             result.first_event_s = arrival

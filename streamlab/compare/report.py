@@ -55,6 +55,7 @@ class ReportContext:
     warmup: int
     machine: Machine
     plot_name: str  # relative to the report
+    export_section: str = ""  # the large-export case (export.py), when it ran
 
 
 _ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
@@ -77,10 +78,11 @@ def render(summaries: Sequence[Summary], context: ReportContext) -> str:
         _method(context),
         _machine(context),
         _results(by_key, context),
+        context.export_section,
         _reading(by_key, context.workload),
         _regenerate(),
     ]
-    return "\n\n".join(section.strip("\n") for section in sections) + "\n"
+    return "\n\n".join(section.strip("\n") for section in sections if section.strip()) + "\n"
 
 
 def write_report(summaries: Sequence[Summary], context: ReportContext, path: Path) -> None:

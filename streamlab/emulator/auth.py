@@ -130,7 +130,7 @@ class SigV4Verifier:
                 "a profile, or serve with --no-auth)",
                 "UnrecognizedClientException",
             )
-        if not hmac.compare_digest(access_key, credentials.access_key):
+        if not hmac.compare_digest(access_key, credentials.access_key or ""):
             raise SignatureError(
                 "The security token included in the request is invalid.",
                 "UnrecognizedClientException",

@@ -12,30 +12,44 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
+import binascii
+import json
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
-from streamlab.emulator.environment import (
-    EnvironmentStartError,
-    ExecutionEnvironment,
-    decode_client_context,
-)
+from streamlab.emulator.environment import ExecutionEnvironment
 from streamlab.emulator.invocation import (
     FunctionError,
     FunctionSpec,
     InvocationEvent,
     TooManyRequests,
     UnknownFunction,
+    function_error,
 )
+from streamlab.emulator.invocation_queue import Invocation
+from streamlab.emulator.launch import EnvironmentStartError
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.logs import LambdaLog
-from streamlab.emulator.runtime_api import Invocation, function_error
 from streamlab.emulator.sandbox import Sandbox
 from streamlab.emulator.template import ParameterOverrides, load_functions
 
 DEFAULT_MAX_CONCURRENCY = 10
+
+
+def decode_client_context(client_context: str | None) -> str | None:
+    """The Invoke API takes the client context base64-encoded; runtimes receive JSON."""
+    if client_context is None:
+        return None
+    try:
+        decoded = base64.b64decode(client_context, validate=True).decode()
+        json.loads(decoded)
+    except (binascii.Error, ValueError):
+        return client_context
+    return decoded
 
 
 def default_region() -> str:
@@ -59,6 +73,7 @@ class Engine:
         log: LambdaLog | None = None,
         isolated: bool = True,
         install_requirements: bool = True,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.functions: Mapping[str, FunctionSpec] = dict(functions)
         self.max_concurrency = max_concurrency
@@ -66,11 +81,13 @@ class Engine:
         self.log = log or LambdaLog()
         self.isolated = isolated
         self.install_requirements = install_requirements
+        self.limits = limits
         self.cold_starts: Counter[str] = Counter()
         self.in_flight = 0
         self.in_flight_by: Counter[str] = Counter()
         self._idle: dict[str, list[ExecutionEnvironment]] = {name: [] for name in self.functions}
         self._busy: set[ExecutionEnvironment] = set()
+        self._stopped: set[ExecutionEnvironment] = set()
         self._sandboxes: dict[str, Sandbox] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -87,6 +104,7 @@ class Engine:
         log: LambdaLog | None = None,
         isolated: bool = True,
         install_requirements: bool = True,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> Engine:
         """Loads the functions with SAM CLI (raises template.TemplateError)."""
         region = region or default_region()
@@ -98,6 +116,7 @@ class Engine:
             log=log,
             isolated=isolated,
             install_requirements=install_requirements,
+            limits=limits,
         )
 
     async def start(self) -> None:
@@ -195,18 +214,31 @@ class Engine:
             raise
 
     async def _acquire(self, spec: FunctionSpec) -> ExecutionEnvironment:
+        """An environment with room for one more invocation, reserved for it: a busy one
+        (Managed Instances: several at once), else the warmest idle one, else a new one."""
+        for environment in self._busy:
+            if environment.spec.name == spec.name and environment.has_room:
+                environment.reserve()
+                return environment
         idle = self._idle[spec.name]
         while idle:
             environment = idle.pop()  # the most recently used: the warmest
-            if environment.reusable:
+            if environment.has_room:
+                environment.reserve()
                 self._busy.add(environment)
                 return environment
             self._spawn(environment.stop())
         sandbox = self._sandbox(spec.name)
         environment = ExecutionEnvironment(
-            spec, sandbox.opt_dir, self.log, region=self.region, isolation=sandbox.isolation
+            spec,
+            sandbox.opt_dir,
+            self.log,
+            region=self.region,
+            isolation=sandbox.isolation,
+            limits=self.limits,
         )
         environment.on_released = self._release
+        environment.reserve()
         self._busy.add(environment)
         self.cold_starts[spec.name] += 1
         try:
@@ -217,12 +249,17 @@ class Engine:
         return environment
 
     def _release(self, environment: ExecutionEnvironment) -> None:
-        """Runs as an invocation ends: a healthy environment is warm for the next one."""
-        self._busy.discard(environment)
+        """Runs as an invocation ends: a healthy environment with nothing left in flight is
+        warm for the next one."""
         if environment.reusable and not self._stopping:
-            self._idle[environment.spec.name].append(environment)
-        else:
-            self._spawn(environment.stop())
+            if environment.taken == 0 and environment in self._busy:
+                self._busy.discard(environment)
+                self._idle[environment.spec.name].append(environment)
+        elif environment.taken == 0 or not environment.reusable:
+            self._busy.discard(environment)
+            if environment not in self._stopped:
+                self._stopped.add(environment)
+                self._spawn(environment.stop())
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

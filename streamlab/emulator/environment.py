@@ -1,146 +1,40 @@
 """One execution environment: a runtime process and the Runtime API it polls.
 
-It is started the way Lambda starts a managed Python environment: the standard Lambda
-variables, the function's own, ``/opt`` (here: a directory merging the function's layers)
-and ``AWS_LAMBDA_EXEC_WRAPPER`` run with the interpreter and the stock client as arguments.
-It enforces what Lambda enforces around an invocation: the timeout (the process is killed,
-so that a runaway handler cannot answer late), a crash (``Runtime.ExitError``) and an init
-failure reported by the runtime.
+It is started as Lambda starts a managed runtime (``launch.py``) and enforces what Lambda
+enforces around an invocation: the init and invocation timeouts, a crash
+(``Runtime.ExitError``) and an init failure reported by the runtime.
+
+An environment takes one invocation at a time, except on Lambda Managed Instances
+(``CapacityProviderConfig``): there it takes up to ``PerExecutionEnvironmentMaxConcurrency``
+at once (``AWS_LAMBDA_MAX_CONCURRENCY``; the Python runtime forks that many workers), its
+workers log to a socket each, and a timed-out invocation fails without stopping the others:
+Lambda does not kill its worker, so that worker stays busy until it answers (docs:
+lambda-managed-instances-execution-environment, "Independent timeouts").
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import ctypes
+import dataclasses
 import datetime
-import importlib.util
-import json
 import os
 import signal
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from streamlab.emulator.invocation import FunctionError, FunctionSpec
+from streamlab.emulator.invocation import FunctionSpec, function_error
+from streamlab.emulator.invocation_queue import Invocation
+from streamlab.emulator.launch import PARENT_DEATH_SIGNAL, EnvironmentStartError, Isolation, Launch
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.logs import LambdaLog, max_memory_mb
-from streamlab.emulator.output import RuntimeOutput
-from streamlab.emulator.runtime_api import Invocation, RuntimeApiServer, function_error
+from streamlab.emulator.output import RuntimeOutput, WorkerLogs
+from streamlab.emulator.runtime_api import RuntimeApiServer
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
-
-# Variables taken from the emulator's own environment: what a process needs to run at all,
-# and the local AWS credentials (Lambda would give the function its role's credentials).
-PASSED_THROUGH = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-)
-
-
-@dataclass(frozen=True)
-class Isolation:
-    """What a function's process runs with instead of the emulator's virtual environment
-    (built by ``sandbox.Sandbox``): Lambda's ``/var/lang/bin/python3.X``, ``/var/lang/bin``,
-    ``/var/runtime`` (holding ``bootstrap.py``) and, when it differs from the code directory,
-    ``/var/task`` (the code with its bundled requirements)."""
-
-    python: str
-    bin_dir: Path
-    runtime_dir: Path
-    task_dir: Path | None = None
-
-
-class OptDir:
-    """A stand-in for ``/opt``: the function's layers merged, later layers winning.
-
-    Symlinks, not copies: edits to a layer's files show up on the next cold start.
-    """
-
-    def __init__(self, layer_dirs: Iterable[Path]) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="streamlab-opt-")
-        self.path = Path(self._tmp.name)
-        for layer in layer_dirs:
-            _merge(Path(layer).resolve(), self.path)
-
-    def cleanup(self) -> None:
-        self._tmp.cleanup()
-
-
-def _merge(source: Path, target: Path) -> None:
-    for entry in sorted(source.iterdir()):
-        destination = target / entry.name
-        if destination.is_symlink() and destination.is_dir() and entry.is_dir():
-            # Two layers share a directory (python/, bin/): turn the link into a real
-            # directory holding both layers' entries.
-            previous = destination.resolve()
-            destination.unlink()
-            destination.mkdir()
-            _merge(previous, destination)
-            _merge(entry, destination)
-        elif destination.is_dir() and not destination.is_symlink() and entry.is_dir():
-            _merge(entry, destination)
-        else:
-            if destination.is_symlink() or destination.exists():
-                destination.unlink()
-            destination.symlink_to(entry)
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel kills it if the emulator dies, even by SIGKILL.
-
-    (Strictly: when the thread that started it ends; that is the event loop's thread.)
-    """
-    with contextlib.suppress(Exception):
-        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-try:
-    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-except (OSError, AttributeError):
-    _PRCTL = None
-
-
-def _stock_runtime_dir() -> str:
-    """Where the stock runtime client lives: Lambda's /var/runtime."""
-    spec = importlib.util.find_spec("awslambdaric")
-    if spec is None or spec.origin is None:
-        return str(Path(sys.executable).parent)
-    return str(Path(spec.origin).parent.parent)
-
-
-_RUNTIME_DIR = _stock_runtime_dir()
-
-
-def _system_path(path: str) -> list[str]:
-    """PATH without the emulator's virtual environment."""
-    venv_bin = str(Path(sys.prefix) / "bin") if sys.prefix != sys.base_prefix else None
-    return [entry for entry in path.split(os.pathsep) if entry and entry != venv_bin]
-
-
-def decode_client_context(client_context: str | None) -> str | None:
-    """The Invoke API takes the client context base64-encoded; runtimes receive JSON."""
-    if client_context is None:
-        return None
-    try:
-        decoded = base64.b64decode(client_context, validate=True).decode()
-        json.loads(decoded)
-    except (binascii.Error, ValueError):
-        return client_context
-    return decoded
+# Managed Instances: "the maximum of 130 seconds or the configured function timeout".
+MANAGED_INIT_TIMEOUT_S = 130.0
 
 
 class ExecutionEnvironment:
@@ -155,24 +49,33 @@ class ExecutionEnvironment:
         region: str,
         base_environment: Mapping[str, str] | None = None,
         isolation: Isolation | None = None,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.spec = spec
-        self.isolation = isolation
-        self.opt_dir = opt_dir
         self.log = log
-        self.region = region
-        self.base_environment = os.environ if base_environment is None else base_environment
-        self.server = RuntimeApiServer(function_name=spec.name, region=region)
+        self.server = RuntimeApiServer(function_name=spec.name, region=region, limits=limits)
+        self.managed = spec.per_environment_concurrency is not None
+        self.capacity = spec.per_environment_concurrency or 1
+        self.worker_logs = WorkerLogs(self._emit) if self.managed else None
+        self.launch = Launch(
+            spec=spec,
+            opt_dir=opt_dir,
+            region=region,
+            runtime_api=self.server.address,
+            isolation=isolation,
+            base_environment=os.environ if base_environment is None else base_environment,
+        )
         self.process: asyncio.subprocess.Process | None = None
         self.output: RuntimeOutput | None = None
         self.invocations = 0
+        self.taken = 0  # invocations given to it and not yet done with their worker
         self.dead = False
         self._spawned_at = 0.0
-        self._current: Invocation | None = None
+        self._running: dict[str, Invocation] = {}
+        self._started: set[str] = set()  # request ids whose START is logged
+        self._first: str | None = None  # the request id of its first invocation (the cold one)
         self._exit: asyncio.Future[int] | None = None
         self._tasks: list[asyncio.Future[None]] = []
-        self._cold = True
-        self._start_logged = False
         self._last_memory_mb: int | None = None
         self.on_released: Callable[[ExecutionEnvironment], None] | None = None
 
@@ -186,6 +89,12 @@ class ExecutionEnvironment:
             return None
         return (self.server.first_poll_at - self._spawned_at) * 1000
 
+    def command(self) -> list[str]:
+        return self.launch.command()
+
+    def environment(self) -> dict[str, str]:
+        return self.launch.environment()
+
     # lifecycle
 
     async def start(self) -> None:
@@ -193,26 +102,28 @@ class ExecutionEnvironment:
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
         self.server.on_truncated = self._on_truncated
-        command = self.command()
         await self.server.start()
-        name = self.spec.name
-        self.output, output_fd = await RuntimeOutput.open(lambda line: self.log.output(name, line))
+        if self.worker_logs is not None:
+            await self.worker_logs.start()
+        self.launch = self._launch_with_platform_variables()
+        command = self.command()
+        self.output, output_fd = await RuntimeOutput.open(self._emit)
         output = self.output
         self._spawned_at = time.monotonic()
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *command,
-                cwd=self.task_root,
+                cwd=self.launch.task_root,
                 env=self.environment(),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=output_fd,
                 stderr=output_fd,
                 start_new_session=True,  # its own process group: killed as a whole
-                preexec_fn=_die_with_parent if _PRCTL is not None else None,
+                preexec_fn=PARENT_DEATH_SIGNAL,
             )
         except OSError as exc:
             self.dead = True
-            await self.server.stop()
+            await self._close_servers()
             raise EnvironmentStartError(
                 function_error(
                     "Runtime.InvalidEntrypoint",
@@ -222,6 +133,23 @@ class ExecutionEnvironment:
         finally:
             os.close(output_fd)  # the runtime holds it now; EOF comes when the runtime exits
         self._tasks = [output.closed, loop.create_task(self._watch_exit())]
+
+    def _launch_with_platform_variables(self) -> Launch:
+        """The launch with what the platform sets for this environment: the Runtime API's port
+        (known once it listens) and, on Managed Instances, the concurrency, the
+        initialization type, JSON logs (the only format Managed Instances support, so every
+        record carries its requestId) and the workers' log socket."""
+        variables: dict[str, str] = {}
+        if self.worker_logs is not None:
+            variables = {
+                "AWS_LAMBDA_MAX_CONCURRENCY": str(self.capacity),
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "lambda-managed-instances",
+                "AWS_LAMBDA_LOG_FORMAT": "JSON",
+                "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET": self.worker_logs.path,
+            }
+        return dataclasses.replace(
+            self.launch, runtime_api=self.server.address, platform_variables=variables
+        )
 
     async def stop(self) -> None:
         """Kills the process group and closes the Runtime API."""
@@ -233,9 +161,16 @@ class ExecutionEnvironment:
         await self.server.stop(
             function_error("Runtime.ExitError", "The emulator stopped the execution environment")
         )
+        if self.worker_logs is not None:
+            await self.worker_logs.close()
         for task in self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(task, 1)
+
+    async def _close_servers(self) -> None:
+        await self.server.stop()
+        if self.worker_logs is not None:
+            await self.worker_logs.close()
 
     def kill(self) -> None:
         """SIGKILL to the whole process group (the runtime and anything it started)."""
@@ -244,24 +179,33 @@ class ExecutionEnvironment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
 
-    # one invocation
+    # invocations
 
     @property
     def reusable(self) -> bool:
-        """Warm and healthy: may take the next invocation."""
+        """Warm and healthy: may take more invocations."""
         return not self.dead and self.server.init_error is None
 
-    async def run(self, invocation: Invocation) -> None:
-        """Hands ``invocation`` to the runtime and enforces its limits until it ends.
+    @property
+    def has_room(self) -> bool:
+        """May take one more invocation now."""
+        return self.reusable and self.taken < self.capacity
 
-        The logs and ``on_released`` happen in the invocation's end callback, not here:
-        by the time the consumer sees the end, this environment is back in its pool.
-        """
-        spec = self.spec
-        self._cold = self.invocations == 0
+    def reserve(self) -> None:
+        """Counts an invocation the engine is about to ``run`` here (synchronously, so that
+        concurrent requests never give one environment more than its capacity)."""
+        self.taken += 1
+
+    async def run(self, invocation: Invocation) -> None:
+        """Hands ``invocation`` (``reserve``d) to the runtime and enforces its limits until it
+        ends. The logs and ``on_released`` happen in the invocation's end callback: by the
+        time the consumer sees the end, this environment is back in its pool."""
+        cold = self._first is None
+        if cold:
+            self._first = invocation.request_id
         self.invocations += 1
-        self._current = invocation
-        self._start_logged = False
+        self._running[invocation.request_id] = invocation
+        invocation.add_dispatch_callback(self._log_start)
         invocation.add_end_callback(self._ended)
         if self.dead:  # stopped while it was starting (emulator shutdown)
             invocation.finish(function_error("Runtime.ExitError", "The environment was stopped"))
@@ -269,10 +213,11 @@ class ExecutionEnvironment:
         self.server.enqueue(invocation)
         dispatched = asyncio.ensure_future(invocation.wait_dispatched())
         ended = asyncio.ensure_future(invocation.wait_ended())
+        init_timeout = self._init_timeout_s()
         try:
             await asyncio.wait(
                 {dispatched, ended},
-                timeout=INIT_TIMEOUT_S if self._cold else None,
+                timeout=init_timeout if cold else None,
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if invocation.ended:
@@ -282,12 +227,11 @@ class ExecutionEnvironment:
                 invocation.finish(
                     function_error(
                         "Runtime.InitTimeout",
-                        f"The init phase did not end within {INIT_TIMEOUT_S:.0f} seconds",
+                        f"The init phase did not end within {init_timeout:.0f} seconds",
                     )
                 )
                 return
-            self._log_start(invocation)
-            remaining = spec.timeout_s - (time.monotonic() - invocation.dispatched_at)
+            remaining = self.spec.timeout_s - (time.monotonic() - invocation.dispatched_at)
             try:
                 await asyncio.wait_for(invocation.wait_ended(), max(remaining, 0))
             except TimeoutError:
@@ -296,10 +240,15 @@ class ExecutionEnvironment:
             dispatched.cancel()
             ended.cancel()
 
+    def _init_timeout_s(self) -> float:
+        if self.managed:
+            return max(MANAGED_INIT_TIMEOUT_S, self.spec.timeout_s)
+        return INIT_TIMEOUT_S
+
     def _log_start(self, invocation: Invocation) -> None:
-        if not self._start_logged:
+        if invocation.request_id not in self._started:
             self._drain_output()  # what the init phase printed comes before START
-            self._start_logged = True
+            self._started.add(invocation.request_id)
             if self.pid is not None and self._last_memory_mb is None:
                 # A reading before the handler runs, for the REPORT of a crash (no /proc then).
                 self._last_memory_mb = max_memory_mb(self.pid)
@@ -307,11 +256,13 @@ class ExecutionEnvironment:
 
     def _ended(self, invocation: Invocation) -> None:
         spec = self.spec
-        self._current = None
+        cold = invocation.request_id == self._first
+        self._running.pop(invocation.request_id, None)
         init_error = self.server.init_error
-        if init_error is not None and self._cold:
+        if init_error is not None and cold:
             self.log.init_report(spec.name, self.init_failed_ms(), init_error.error_type)
         self._log_start(invocation)
+        self._started.discard(invocation.request_id)
         began = invocation.dispatched_at or invocation.ended_at
         assert began is not None and invocation.ended_at is not None
         memory = max_memory_mb(self.pid) if self.pid is not None else None
@@ -323,15 +274,36 @@ class ExecutionEnvironment:
             duration_ms=(invocation.ended_at - began) * 1000,
             memory_mb=spec.memory_mb,
             max_memory_mb=self._last_memory_mb,
-            init_duration_ms=self.init_duration_ms if self._cold else None,
+            init_duration_ms=self.init_duration_ms if cold else None,
             error=(error.error_type, error.error_message) if (error := invocation.error) else None,
         )
+        if not self._worker_still_busy(invocation):
+            self._release()
+
+    def _worker_still_busy(self, invocation: Invocation) -> bool:
+        """A Managed Instances invocation that timed out keeps its worker until the runtime
+        answers for it (late); the slot is given back then."""
+        error = invocation.error
+        if not (self.managed and error is not None and error.error_type == "Sandbox.Timedout"):
+            return False
+        if self.dead:
+            return False
+        self.server.when_answered(invocation.request_id, self._release)
+        return True
+
+    def _release(self) -> None:
+        self.taken -= 1
         if self.on_released is not None:
             self.on_released(self)
+
+    def _emit(self, line: str) -> None:
+        self.log.output(self.spec.name, line)
 
     def _drain_output(self) -> None:
         if self.output is not None:
             self.output.drain()
+        if self.worker_logs is not None:
+            self.worker_logs.drain()
 
     def init_failed_ms(self) -> float:
         return (time.monotonic() - self._spawned_at) * 1000
@@ -342,7 +314,8 @@ class ExecutionEnvironment:
             f"{timestamp}Z {invocation.request_id} Task timed out after "
             f"{self.spec.timeout_s:.2f} seconds"
         )
-        self.kill()  # Lambda does not let a timed-out handler run on into the next invocation
+        if not self.managed:
+            self.kill()  # Lambda does not let a timed-out handler run on into the next one
         invocation.finish(function_error("Sandbox.Timedout", message))
 
     def _on_truncated(self, invocation: Invocation) -> None:
@@ -368,8 +341,7 @@ class ExecutionEnvironment:
         self._exit.set_result(code)
         status = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
         status = status.replace("SIGKILL", "killed")
-        current = self._current
-        if current is not None:
+        for current in list(self._running.values()):
             current.finish(
                 function_error(
                     "Runtime.ExitError",
@@ -379,109 +351,3 @@ class ExecutionEnvironment:
         await self.server.stop(
             function_error("Runtime.ExitError", f"Runtime exited with error: {status}")
         )
-
-    # how Lambda starts it
-
-    @property
-    def task_root(self) -> Path:
-        """Where ``/var/task`` is locally: the code, with its bundled requirements if any."""
-        isolation = self.isolation
-        if isolation is not None and isolation.task_dir is not None:
-            return isolation.task_dir
-        return self.spec.code_dir
-
-    def command(self) -> list[str]:
-        spec = self.spec
-        wrapper = self._local_path(self.spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER"))
-        isolation = self.isolation
-        if spec.runtime.startswith("python") and isolation is not None:
-            # As Lambda's /var/runtime/bootstrap does: the wrapper gets the interpreter and
-            # the stock bootstrap script as its arguments.
-            stock = [isolation.python, str(isolation.runtime_dir / "bootstrap.py")]
-            return [wrapper, *stock] if wrapper else stock
-        if spec.runtime.startswith("python"):
-            stock = [sys.executable, "-m", "awslambdaric", spec.handler]
-            return [wrapper, *stock] if wrapper else stock
-        if spec.runtime.startswith("provided"):
-            for candidate in (spec.code_dir / "bootstrap", self.opt_dir / "bootstrap"):
-                if candidate.exists():
-                    return [str(candidate)]
-            raise EnvironmentStartError(
-                function_error("Runtime.InvalidEntrypoint", "No bootstrap in the code or layers")
-            )
-        raise EnvironmentStartError(
-            function_error(
-                "Runtime.InvalidRuntime",
-                f"Runtime {spec.runtime} cannot run locally (python3.x and provided.* can)",
-            )
-        )
-
-    def environment(self) -> dict[str, str]:
-        spec = self.spec
-        base = self.base_environment
-        env = {key: base[key] for key in PASSED_THROUGH if key in base}
-        env.update(spec.environment)
-        opt = self.opt_dir
-        today = datetime.datetime.now(datetime.UTC).strftime("%Y/%m/%d")
-        env.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if spec.snap_start else "on-demand",
-                "AWS_LAMBDA_RUNTIME_API": self.server.address,
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-                "LAMBDA_TASK_ROOT": str(self.task_root),
-                "LAMBDA_RUNTIME_DIR": _RUNTIME_DIR,
-                "_HANDLER": spec.handler,
-                "TZ": ":UTC",
-                "PATH": os.pathsep.join(
-                    [str(opt / "bin"), str(Path(sys.executable).parent), env.get("PATH", "")]
-                ),
-            }
-        )
-        wrapper = self._local_path(spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER"))
-        if wrapper:
-            env["AWS_LAMBDA_EXEC_WRAPPER"] = wrapper
-        if self.isolation is not None:
-            # Lambda's PATH, with local stand-ins: /var/lang/bin, then the system's, then
-            # /opt/bin; never the emulator's virtual environment.
-            env["LAMBDA_RUNTIME_DIR"] = str(self.isolation.runtime_dir)
-            env["PATH"] = os.pathsep.join(
-                [str(self.isolation.bin_dir), *_system_path(base.get("PATH", "")), str(opt / "bin")]
-            )
-        elif not wrapper and spec.runtime.startswith("python"):
-            # What Lambda's python bootstrap does before starting the stock client; a wrapper
-            # replaces that bootstrap and sets up the path itself.
-            env["PYTHONPATH"] = os.pathsep.join(self._python_path())
-        return env
-
-    def _python_path(self) -> list[str]:
-        """``--use-venv``: the stock client from the emulator's environment, with the
-        function's code and layers in front."""
-        python = self.opt_dir / "python"
-        local = f"{sys.version_info.major}.{sys.version_info.minor}"
-        versions = dict.fromkeys([self.spec.runtime.removeprefix("python"), local])
-        site_packages = [str(python / "lib" / f"python{v}" / "site-packages") for v in versions]
-        return [str(self.spec.code_dir), *site_packages, str(python)]
-
-    def _local_path(self, path: str | None) -> str | None:
-        """Maps Lambda's /opt and /var/task onto their local stand-ins."""
-        if not path:
-            return None
-        for prefix, local in (("/opt", self.opt_dir), ("/var/task", self.task_root)):
-            if path == prefix or path.startswith(prefix + "/"):
-                return str(local) + path[len(prefix) :]
-        return path
-
-
-class EnvironmentStartError(Exception):
-    """The runtime could not be started at all; carries the error the invocation ends with."""
-
-    def __init__(self, error: FunctionError) -> None:
-        super().__init__(error.error_message)
-        self.error = error

@@ -28,6 +28,7 @@ from streamlab.emulator.invocation import (
     InvocationEvent,
     TooManyRequests,
 )
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.payload import HttpRequest, IamCaller, RequestIds, build_event, new_trace_id
 from streamlab.emulator.prelude import (  # noqa: F401  (re-exported: tests and lambda_api)
     INTEGRATION_CONTENT_TYPE,
@@ -39,7 +40,7 @@ from streamlab.emulator.prelude import (  # noqa: F401  (re-exported: tests and 
     head_from_result,
     parse_prelude,
 )
-from streamlab.emulator.results import MAX_REQUEST_PAYLOAD, collect, start_invocation
+from streamlab.emulator.results import collect, start_invocation
 from streamlab.emulator.stream_relay import RelayRules, relay
 
 log = logging.getLogger("streamlab.emulator")
@@ -128,13 +129,20 @@ def signed_request(request: web.Request, body: bytes) -> SignedRequest:
 class FunctionUrl:
     """One function's local Function URL, mounted at ``/<LogicalId>``."""
 
-    def __init__(self, engine: Engine, spec: FunctionSpec, verifier: SigV4Verifier | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        spec: FunctionSpec,
+        verifier: SigV4Verifier | None,
+        limits: Limits = LAMBDA_LIMITS,
+    ) -> None:
         if spec.url is None:
             raise ValueError(f"{spec.name} has no FunctionUrlConfig")
         self.engine = engine
         self.spec = spec
         self.url = spec.url
         self.verifier = verifier if spec.url.auth_type == "AWS_IAM" else None
+        self.limits = limits
 
     @property
     def prefix(self) -> str:
@@ -170,7 +178,7 @@ class FunctionUrl:
             local_port=_local_port(request),
         )
         payload = json.dumps(event, separators=(",", ":")).encode()
-        if len(payload) > MAX_REQUEST_PAYLOAD:
+        if len(payload) > self.limits.request_payload:
             return self._finish(plain_response(413, TOO_LARGE_BODY, ids), request_headers)
         try:
             events = await start_invocation(
@@ -203,7 +211,7 @@ class FunctionUrl:
         events: AsyncIterator[InvocationEvent],
         ids: RequestIds,
     ) -> web.Response:
-        result = await collect(events)
+        result = await collect(events, self.limits.buffered_response)
         if result.error is not None:
             why = f"{result.error.error_type}: {result.error.error_message}"
             return self._bad_gateway(ids, request_headers, why)
@@ -240,6 +248,7 @@ class FunctionUrl:
             request_id=ids.request_id,
             open_stream=open_stream,
             bad_gateway=lambda why: self._bad_gateway(ids, request_headers, why),
+            bandwidth=self.limits.url_stream,
         )
         return await relay(request, events, rules)
 

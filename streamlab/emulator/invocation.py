@@ -7,6 +7,7 @@ whole vocabulary between them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,10 @@ class FunctionSpec:
     # ``SnapStart: {ApplyOn: PublishedVersions}``: every cold start goes through the
     # snapshot/restore sequence (hooks, restore/next), as a published version's does on AWS.
     snap_start: bool = False
+    # Lambda Managed Instances (``CapacityProviderConfig``): how many invocations one
+    # environment takes at once (``PerExecutionEnvironmentMaxConcurrency``, given to the
+    # runtime as ``AWS_LAMBDA_MAX_CONCURRENCY``); None: one at a time, as on-demand Lambda.
+    per_environment_concurrency: int | None = None
 
 
 # One invocation yields, in order: [ResponseHead, BodyChunk*], InvocationEnd.
@@ -81,6 +86,12 @@ class FunctionError:
     error_type: str  # e.g. "ValueError", "Runtime.ImportModuleError", "Sandbox.Timedout"
     error_message: str
     payload: bytes  # the error document as JSON bytes ({"errorMessage", "errorType", ...})
+
+
+def function_error(error_type: str, error_message: str, **extra: object) -> FunctionError:
+    """A FunctionError whose payload is the JSON document Lambda returns for it."""
+    document = {"errorMessage": error_message, "errorType": error_type, **extra}
+    return FunctionError(error_type, error_message, json.dumps(document).encode())
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,8 @@ from streamlab.emulator.invocation import (
     TooManyRequests,
     UnknownFunction,
 )
-from streamlab.emulator.results import (
-    MAX_REQUEST_PAYLOAD,
-    StartedInvocation,
-    collect,
-    start_invocation,
-)
+from streamlab.emulator.limits import LAMBDA_LIMITS, MAX_REQUEST_PAYLOAD, Limits, Throttle, paced
+from streamlab.emulator.results import StartedInvocation, collect, start_invocation
 from streamlab.eventstream import event_message, json_event_message
 
 log = logging.getLogger("streamlab.emulator")
@@ -122,9 +118,12 @@ def _client_context(value: str | None) -> str | None:
 class LambdaApi:
     """The Invoke and InvokeWithResponseStream routes, checked with SigV4 unless auth is off."""
 
-    def __init__(self, engine: Engine, verifier: SigV4Verifier | None) -> None:
+    def __init__(
+        self, engine: Engine, verifier: SigV4Verifier | None, limits: Limits = LAMBDA_LIMITS
+    ) -> None:
         self.engine = engine
         self.verifier = verifier
+        self.limits = limits
         self._background: set[asyncio.Task[None]] = set()
 
     def add_routes(self, app: web.Application) -> None:
@@ -142,7 +141,7 @@ class LambdaApi:
         name = function_name_from(request.match_info["name"])
         if name not in self.engine.functions:
             raise not_found(name)
-        if len(payload) > MAX_REQUEST_PAYLOAD:
+        if len(payload) > self.limits.request_payload:
             raise request_too_large()
         return name, payload or b"{}"
 
@@ -163,7 +162,7 @@ class LambdaApi:
             task.add_done_callback(self._background.discard)
             return self._reply(web.Response(status=202), request_id)
         try:
-            result = await collect(events)
+            result = await collect(events, self.limits.buffered_response)
         finally:
             await events.aclose()
         if result.error is not None:
@@ -188,9 +187,12 @@ class LambdaApi:
         try:
             await response.prepare(request)
             error: FunctionError | None = None
+            bandwidth = self.limits.url_stream
+            throttle = Throttle(bandwidth) if bandwidth is not None else None
             async for event in events:
                 if isinstance(event, BodyChunk) and event.data:
-                    await response.write(event_message("PayloadChunk", event.data))
+                    async for piece in paced(event.data, throttle):
+                        await response.write(event_message("PayloadChunk", piece))
                 elif isinstance(event, InvocationEnd):
                     error = event.error
                     break
@@ -233,14 +235,18 @@ class LambdaApi:
 
 
 async def _drain(events: StartedInvocation) -> None:
-    """Follow an asynchronous (``Event``) invocation to its end so the engine can log it."""
+    """Follow an asynchronous (``Event``) invocation to its end so the engine can log it.
+
+    Its result is discarded, whatever its size (AWS keeps no 6 MB limit for it)."""
     try:
-        result = await collect(events)
-        if result.error is not None:
-            log.error(
-                "async invocation failed: %s: %s",
-                result.error.error_type,
-                result.error.error_message,
-            )
+        async for event in events:
+            if isinstance(event, InvocationEnd):
+                if event.error is not None:
+                    log.error(
+                        "async invocation failed: %s: %s",
+                        event.error.error_type,
+                        event.error.error_message,
+                    )
+                break
     finally:
         await events.aclose()

@@ -1,5 +1,9 @@
 """A runtime's stdout and stderr, forwarded line by line, and drained on demand.
 
+Managed Instances workers write to sockets instead (``WorkerLogs``): Lambda offers
+``_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET`` and each worker connects its stdout, then its
+stderr, to it, so every stream is read whole and no worker's line is cut by another's.
+
 The end of an invocation reaches the engine over the Runtime API socket, the function's last
 log lines over this pipe; the event loop may see either first. ``END`` must still print after
 them, as in CloudWatch. asyncio's StreamReader would hold lines in a buffer of its own, so the
@@ -10,8 +14,12 @@ synchronously, in order, before the engine logs ``END``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 LINE_LIMIT = 1024 * 1024  # a longer line is forwarded in pieces of this size
 
@@ -34,6 +42,11 @@ class RuntimeOutput(asyncio.Protocol):
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         await asyncio.get_running_loop().connect_read_pipe(lambda: output, pipe)
         return output, write_fd
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._fd is None:  # a socket (a worker's stream): drained through its descriptor
+            sock = transport.get_extra_info("socket")
+            self._fd = sock.fileno() if sock is not None else None
 
     def data_received(self, data: bytes) -> None:
         self._feed(data)
@@ -70,7 +83,44 @@ class RuntimeOutput(asyncio.Protocol):
             rest = rest[LINE_LIMIT:]
         self._partial = bytearray(rest)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes | bytearray) -> None:
         # The stock Python client prints multi-line records (stack traces) with CR for LF.
         for part in line.decode("utf-8", "replace").rstrip("\r").split("\r"):
             self._emit(part)
+
+
+class WorkerLogs:
+    """The log socket of one environment (``_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET``): each
+    connection is one worker's stdout or stderr, forwarded line by line like the pipe."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._emit = emit
+        self._directory = Path(tempfile.mkdtemp(prefix="streamlab-logs-"))
+        self.path = str(self._directory / "telemetry.sock")
+        self._streams: list[RuntimeOutput] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_unix_server(self._accept, self.path)
+
+    def _accept(self) -> RuntimeOutput:
+        stream = RuntimeOutput(self._emit)
+        self._streams.append(stream)
+        return stream
+
+    def drain(self) -> None:
+        """Forward what every worker has written but the event loop has not read yet."""
+        for stream in self._streams:
+            stream.drain()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1)
+            self._server = None
+        for stream in self._streams:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(stream.closed), 1)
+        shutil.rmtree(self._directory, ignore_errors=True)

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamlab.emulator.interpreters import Interpreter, find_interpreter
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "STREAMLAB_CACHE_DIR"
@@ -86,61 +88,6 @@ def cache_root() -> Path:
 
 class ProvisionError(Exception):
     """A package the function needs could not be installed (no network, no wheel...)."""
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """A Python to run functions with: the executable and its ``X.Y``."""
-
-    executable: str
-    version: str
-
-
-_interpreters: dict[str, Interpreter] = {}
-_warned: set[tuple[str, str]] = set()
-
-
-def local_interpreter() -> Interpreter:
-    """The Python the emulator runs on, outside any virtual environment."""
-    base = getattr(sys, "_base_executable", None) or sys.executable
-    return Interpreter(base, "{}.{}".format(*sys.version_info[:2]))
-
-
-def find_interpreter(runtime: str, notify: Notify = _print) -> Interpreter:
-    """``python3.X`` for runtime ``python3.X`` if it is on PATH and really runs (pyenv shims
-    for uninstalled versions exist and fail); else the local Python, with one warning."""
-    want = runtime.removeprefix("python")
-    found = _interpreters.get(want)
-    if found is None:
-        found = _probe(f"python{want}", want)
-        if found is None:
-            found = local_interpreter()
-        _interpreters[want] = found
-    if found.version != want and (want, found.version) not in _warned:
-        _warned.add((want, found.version))
-        notify(
-            f"WARNING: python{want} (the template's Runtime {runtime}) is not on PATH or "
-            f"does not run; functions run with the local Python {found.version} "
-            f"({found.executable}) instead"
-        )
-    return found
-
-
-def _probe(command: str, want: str) -> Interpreter | None:
-    path = shutil.which(command)
-    if path is None:
-        return None
-    script = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys._base_executable)"
-    try:
-        done = subprocess.run(
-            [path, "-c", script], capture_output=True, text=True, timeout=20, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    lines = done.stdout.split()
-    if done.returncode != 0 or len(lines) != 2 or lines[0] != want:
-        return None
-    return Interpreter(lines[1], want)
 
 
 @dataclass(frozen=True)

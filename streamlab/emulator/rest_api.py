@@ -38,11 +38,12 @@ from streamlab.emulator import cors as cors_rules
 from streamlab.emulator.auth import SignatureError, SigV4Verifier
 from streamlab.emulator.function_url import http_request, signed_request
 from streamlab.emulator.invocation import Engine, InvocationEvent, TooManyRequests
+from streamlab.emulator.limits import LAMBDA_LIMITS, Limits
 from streamlab.emulator.payload import IamCaller, RequestIds, new_trace_id
 from streamlab.emulator.prelude import HttpHead, ResultError, rest_head_from_result, rest_prelude
 from streamlab.emulator.rest_payload import RestTarget, build_rest_event
 from streamlab.emulator.rest_spec import RestApi
-from streamlab.emulator.results import MAX_REQUEST_PAYLOAD, collect, start_invocation
+from streamlab.emulator.results import collect, start_invocation
 from streamlab.emulator.stream_relay import RelayRules, relay
 
 log = logging.getLogger("streamlab.emulator")
@@ -71,6 +72,7 @@ class RestApiStage:
         stream_idle_timeout_s: float = STREAM_IDLE_TIMEOUT_S,
         stream_total_timeout_s: float = STREAM_TOTAL_TIMEOUT_S,
         buffered_timeout_s: float = BUFFERED_TIMEOUT_S,
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.engine = engine
         self.api = api
@@ -78,6 +80,7 @@ class RestApiStage:
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.stream_total_timeout_s = stream_total_timeout_s
         self.buffered_timeout_s = buffered_timeout_s
+        self.limits = limits
 
     @property
     def prefix(self) -> str:
@@ -128,7 +131,7 @@ class RestApiStage:
             local_port=_local_port(request),
         )
         payload = json.dumps(event, separators=(",", ":")).encode()
-        if len(payload) > MAX_REQUEST_PAYLOAD:
+        if len(payload) > self.limits.request_payload:
             return error_response(413, TOO_LONG, ids)
         label = f"{route.function_name} ({self.prefix})"
         streaming = route.transfer_mode == "RESPONSE_STREAM"
@@ -219,6 +222,7 @@ class RestApiStage:
             prelude_always=True,
             idle_timeout_s=self.stream_idle_timeout_s,
             total_timeout_s=max(0.001, self.stream_total_timeout_s - elapsed),
+            bandwidth=self.limits.rest_stream,
         )
         return await relay(request, events, rules)
 
@@ -232,7 +236,9 @@ class RestApiStage:
     ) -> web.Response:
         try:
             remaining = max(0.001, self.buffered_timeout_s - elapsed)
-            result = await asyncio.wait_for(collect(events), remaining)
+            result = await asyncio.wait_for(
+                collect(events, self.limits.buffered_response), remaining
+            )
         except TimeoutError:
             log.error("%s %s: 504 after %.0f s", label, ids.request_id, self.buffered_timeout_s)
             return error_response(504, TIMED_OUT, ids, "IntegrationTimeout")

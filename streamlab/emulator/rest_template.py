@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from streamlab.emulator.invocation import CorsConfig
-from streamlab.emulator.rest_spec import IMPLICIT_API_ID, IMPLICIT_STAGE, RestApi, RestRoute
+from streamlab.emulator.rest_spec import (
+    IMPLICIT_API_ID,
+    IMPLICIT_STAGE,
+    RestApi,
+    RestRoute,
+    TransferMode,
+)
 from streamlab.emulator.template import (
     ParameterOverrides,
     TemplateError,
@@ -188,8 +194,9 @@ _SUB_NAME = re.compile(r"\$\{([^!}][^}]*)\}")
 
 def _sub(argument: Any, parameters: Mapping[str, Any]) -> str | None:
     """``Fn::Sub`` over strings (SAM CLI's own mangles values that contain a dot)."""
+    variables: Mapping[str, Any] = {}
     if isinstance(argument, str):
-        text, variables = argument, {}
+        text = argument
     elif (
         isinstance(argument, list)
         and len(argument) == 2
@@ -229,15 +236,16 @@ def _route(
     if method not in _METHODS:
         log.warning("%s: Api event %s has method %s: skipped", function_name, event_name, method)
         return None
-    mode = props.get("ResponseTransferMode") or "BUFFERED"
-    if mode not in ("BUFFERED", "RESPONSE_STREAM"):
+    mode: TransferMode = "BUFFERED"
+    if props.get("ResponseTransferMode") == "RESPONSE_STREAM":
+        mode = "RESPONSE_STREAM"
+    elif props.get("ResponseTransferMode") not in (None, "BUFFERED"):
         log.warning(
             "%s: Api event %s: ResponseTransferMode %r read as BUFFERED",
             function_name,
             event_name,
-            mode,
+            props.get("ResponseTransferMode"),
         )
-        mode = "BUFFERED"
     event_auth = props.get("Auth") or {}
     api_auth = api_props.get("Auth") or {}
     authorizer = event_auth.get("Authorizer") if isinstance(event_auth, Mapping) else None

@@ -1,7 +1,7 @@
 """Collecting an invocation that the caller wants whole (BUFFERED URLs, ``Invoke``).
 
-Shared by both fronts so that the 6 MB response limit and its error read the same
-whichever way a function was called.
+Shared by every front so that the buffered response limit (``limits.py``) and its error read
+the same whichever way a function was called.
 """
 
 from __future__ import annotations
@@ -18,17 +18,13 @@ from streamlab.emulator.invocation import (
     InvocationEvent,
     ResponseHead,
 )
-
-# Lambda's synchronous response limit, as the error message AWS sends states it.
-MAX_BUFFERED_RESPONSE = 6291556
-# Lambda's synchronous request (event) limit.
-MAX_REQUEST_PAYLOAD = 6291456
+from streamlab.emulator.limits import MAX_BUFFERED_RESPONSE
 
 
-def too_large_error(size: int) -> FunctionError:
+def too_large_error(size: int, limit: int) -> FunctionError:
     message = (
         f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
-        f"({MAX_BUFFERED_RESPONSE} bytes)."
+        f"({limit} bytes)."
     )
     document = {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}
     return FunctionError(
@@ -45,8 +41,11 @@ class BufferedResult:
     error: FunctionError | None
 
 
-async def collect(events: AsyncIterator[InvocationEvent]) -> BufferedResult:
-    """Read an invocation to its end; past the limit the result becomes an error.
+async def collect(
+    events: AsyncIterator[InvocationEvent], limit: int | None = MAX_BUFFERED_RESPONSE
+) -> BufferedResult:
+    """Read an invocation to its end; past ``limit`` bytes (None: no limit) the result
+    becomes an error.
 
     Reading continues after the limit is crossed (without keeping the bytes) so that the
     invocation ends normally in the engine.
@@ -60,13 +59,13 @@ async def collect(events: AsyncIterator[InvocationEvent]) -> BufferedResult:
             head = event
         elif isinstance(event, BodyChunk):
             size += len(event.data)
-            if size <= MAX_BUFFERED_RESPONSE:
+            if limit is None or size <= limit:
                 parts.append(event.data)
         elif isinstance(event, InvocationEnd):
             error = event.error
             break
-    if error is None and size > MAX_BUFFERED_RESPONSE:
-        error = too_large_error(size)
+    if error is None and limit is not None and size > limit:
+        error = too_large_error(size, limit)
         parts = []
     return BufferedResult(head=head, body=b"".join(parts), error=error)
 

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streamlab.emulator import provision, streaming_layer
-from streamlab.emulator.environment import Isolation, _merge
+from streamlab.emulator.interpreters import local_interpreter
 from streamlab.emulator.invocation import FunctionSpec
+from streamlab.emulator.launch import Isolation, merge_tree
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,9 @@ class Sandbox:
             runtime = (
                 provision.runtime_set(spec.runtime, notify) if isolated and python_runtime else None
             )
-            version = (
-                runtime.interpreter.version if runtime else provision.local_interpreter().version
-            )
+            version = runtime.interpreter.version if runtime else local_interpreter().version
             for layer in self._layers(spec, version, notify, resolve_arns=isolated):
-                _merge(layer.resolve(), self.opt_dir)
+                merge_tree(layer.resolve(), self.opt_dir)
             if runtime is None:
                 return
             task_dir = None
@@ -107,11 +106,11 @@ class Sandbox:
             if install_requirements and requirements.is_file():
                 task_dir = root / "task"
                 task_dir.mkdir()
-                _merge(provision.requirements_dir(requirements, version, notify), task_dir)
-                _merge(spec.code_dir.resolve(), task_dir)
+                merge_tree(provision.requirements_dir(requirements, version, notify), task_dir)
+                merge_tree(spec.code_dir.resolve(), task_dir)
             runtime_dir = root / "runtime"
             runtime_dir.mkdir()
-            _merge(runtime.runtime_dir, runtime_dir)
+            merge_tree(runtime.runtime_dir, runtime_dir)
             (runtime_dir / "bootstrap.py").write_text(
                 BOOTSTRAP.format(opt=str(self.opt_dir), site_packages=str(runtime.site_packages))
             )

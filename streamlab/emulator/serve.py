@@ -78,6 +78,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help=(
+            "lift Lambda's bandwidth and response size caps for quick local work (by default, "
+            "as on Lambda: a streamed response gets 6 MiB uncapped, then 2 MiB/s, 10 MiB "
+            "behind a REST stage; at most 200 MiB streamed, 6 MB buffered)"
+        ),
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="accept unsigned requests on AWS_IAM Function URLs, REST methods and the Lambda API",
@@ -124,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(args: argparse.Namespace) -> int:
     from streamlab.emulator.engine import Engine as LocalEngine
+    from streamlab.emulator.limits import LAMBDA_LIMITS, NO_LIMITS
     from streamlab.emulator.provision import ProvisionError
     from streamlab.emulator.rest_template import load_rest_apis
 
@@ -143,12 +153,14 @@ async def serve(args: argparse.Namespace) -> int:
             "what imports here may fail on Lambda with Runtime.ImportModuleError",
             flush=True,
         )
+    limits = NO_LIMITS if args.no_limits else LAMBDA_LIMITS
     engine = LocalEngine.from_template(
         template,
         overrides,
         max_concurrency=args.max_concurrency,
         isolated=not args.use_venv,
         install_requirements=not args.build_dir,
+        limits=limits,
     )
     rest_apis = load_rest_apis(template, overrides, function_names=set(engine.functions))
     server = EmulatorServer(
@@ -158,6 +170,7 @@ async def serve(args: argparse.Namespace) -> int:
         auth=not args.no_auth,
         route_setups=page_route_setups(),
         rest_apis=rest_apis,
+        limits=limits,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -199,6 +212,7 @@ def print_banner(server: EmulatorServer, *, auth: bool) -> None:
             flush=True,
         )
     print(f"Lambda API for boto3: endpoint_url={server.base_url}", flush=True)
+    print(server.limits.describe(), flush=True)
     if server.verifier is not None and not server.verifier.has_credentials:
         print(
             "WARNING: no local AWS credentials: every signed request (AWS_IAM URLs, Lambda API) "

@@ -17,9 +17,9 @@ from streamlab.emulator.auth import SigV4Verifier
 from streamlab.emulator.function_url import BAD_GATEWAY_BODY, FunctionUrl
 from streamlab.emulator.invocation import Engine
 from streamlab.emulator.lambda_api import LambdaApi
+from streamlab.emulator.limits import LAMBDA_LIMITS, MAX_REQUEST_PAYLOAD, Limits
 from streamlab.emulator.rest_api import RestApiStage
 from streamlab.emulator.rest_spec import RestApi
-from streamlab.emulator.results import MAX_REQUEST_PAYLOAD
 
 log = logging.getLogger("streamlab.emulator")
 
@@ -69,22 +69,23 @@ def create_app(
     verifier: SigV4Verifier | None,
     route_setups: Iterable[RouteSetup] = (),
     rest_apis: Iterable[RestApi] = (),
+    limits: Limits = LAMBDA_LIMITS,
 ) -> web.Application:
     """All routes; ``verifier=None`` turns SigV4 checking off (``--no-auth``)."""
     rest_apis = tuple(rest_apis)
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE, middlewares=[never_500])
     app[ENGINE_KEY] = engine
     app[REST_APIS_KEY] = rest_apis
-    LambdaApi(engine, verifier).add_routes(app)
+    LambdaApi(engine, verifier, limits).add_routes(app)
     for spec in engine.functions.values():
         if spec.url is None:
             continue
-        front = FunctionUrl(engine, spec, verifier)
+        front = FunctionUrl(engine, spec, verifier, limits)
         app.router.add_route("*", front.prefix, front.handle)
         app.router.add_route("*", front.prefix + "/{tail:.*}", front.handle)
     rest_verifier = verifier.for_service("execute-api") if verifier is not None else None
     for api in rest_apis:
-        RestApiStage(engine, api, rest_verifier).add_routes(app)
+        RestApiStage(engine, api, rest_verifier, limits=limits).add_routes(app)
     for setup in route_setups:
         setup(app, engine)
     return app
@@ -103,15 +104,21 @@ class EmulatorServer:
         verifier: SigV4Verifier | None = None,
         route_setups: Iterable[RouteSetup] = (),
         rest_apis: Iterable[RestApi] = (),
+        limits: Limits = LAMBDA_LIMITS,
     ) -> None:
         self.engine = engine
+        self.limits = limits
         self.rest_apis = tuple(rest_apis)
         self.host = host
         self.port = port
         active_verifier = (verifier or SigV4Verifier()) if auth else None
         self.verifier = active_verifier
         self.app = create_app(
-            engine, verifier=active_verifier, route_setups=route_setups, rest_apis=self.rest_apis
+            engine,
+            verifier=active_verifier,
+            route_setups=route_setups,
+            rest_apis=self.rest_apis,
+            limits=limits,
         )
         self._runner: web.AppRunner | None = None
 

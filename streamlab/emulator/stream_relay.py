@@ -1,11 +1,17 @@
 """Relays a streamed invocation to an HTTP client: shared by the Function URL and REST fronts.
 
 Every chunk is forwarded the moment the runtime sends it (chunked transfer encoding, one write
-per chunk). The status and headers come from the JSON prelude when there is one. Once bytes
-have gone out the status is spent, so a failure mid-stream can only cut the body: the
-connection is closed without the terminating zero-length chunk, which every HTTP client
-reports as a truncated transfer. The fronts differ only in how they open the response, what
-their 502 looks like, whether a prelude is required, and their timeouts.
+per chunk), unless the front's bandwidth cap (``limits.py``) says to wait: past the uncapped
+burst the bytes go out in paced pieces, as Lambda shapes them. The status and headers come
+from the JSON prelude when there is one. Once bytes have gone out the status is spent, so a
+failure mid-stream can only cut the body: the connection is closed without the terminating
+zero-length chunk, which every HTTP client reports as a truncated transfer. The fronts differ
+only in how they open the response, what their 502 looks like, whether a prelude is
+required, their timeouts and their bandwidth.
+
+A HEAD answer ends with its head (RFC 9110 9.3.2): the body the function writes is dropped,
+and the function runs on unfollowed, as after a client disconnect, so the connection is free
+for the client's next request at once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from streamlab.emulator.invocation import BodyChunk, InvocationEnd, InvocationEvent, ResponseHead
+from streamlab.emulator.limits import Bandwidth, Throttle, paced
 from streamlab.emulator.prelude import (
     INTEGRATION_CONTENT_TYPE,
     HttpHead,
@@ -44,6 +51,7 @@ class RelayRules:
     prelude_always: bool = False  # REST: the gateway expects a prelude whatever the type
     idle_timeout_s: float | None = None  # REST: no bytes for this long cuts the stream
     total_timeout_s: float | None = None  # REST: 15 minutes
+    bandwidth: Bandwidth | None = None  # the front's streaming cap (limits.py); None: none
 
 
 async def relay(
@@ -58,6 +66,7 @@ async def relay(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + rules.total_timeout_s if rules.total_timeout_s else None
     iterator = aiter(events)
+    throttle = Throttle(rules.bandwidth) if rules.bandwidth is not None else None
     while True:
         timeout = rules.idle_timeout_s
         if deadline is not None:
@@ -97,9 +106,13 @@ async def relay(
                 else:
                     head = plain_stream_head(content_type)
                 response = await rules.open_stream(head)
+                if request.method == "HEAD":
+                    return await _end(response)
             if data:
                 try:
-                    await response.write(data)
+                    async for piece in paced(data, throttle):
+                        await response.write(piece)
+                        sent += len(piece)
                 except ConnectionError:
                     log.info(
                         "%s %s: client disconnected after %d bytes",
@@ -108,7 +121,6 @@ async def relay(
                         sent,
                     )
                     return response
-                sent += len(data)
         elif isinstance(event, InvocationEnd):
             if event.error is None:
                 break
@@ -129,6 +141,10 @@ async def relay(
             return rules.bad_gateway("stream ended before the prelude delimiter")
         head = HttpHead(200, ()) if prelude is not None else plain_stream_head(content_type)
         response = await rules.open_stream(head)
+    return await _end(response)
+
+
+async def _end(response: web.StreamResponse) -> web.StreamResponse:
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +93,15 @@ def load_functions(
             snap_started = _snap_started(stacks)
             functions = [f for f in provider.get_all() if f.full_path not in absent]
         reserved = _reserved_concurrency(stacks)
+        managed = _managed_concurrency(stacks)
         specs = {}
         for function in functions:
             spec = _to_spec(function, reserved.get(function.full_path))
             if spec is not None:
                 if spec.name in snap_started:
                     spec = dataclasses.replace(spec, snap_start=True)
+                if spec.name in managed:
+                    spec = dataclasses.replace(spec, per_environment_concurrency=managed[spec.name])
                 specs[spec.name] = spec
     except InvalidLayerReference as exc:
         raise TemplateError(str(exc)) from exc
@@ -110,19 +113,74 @@ def load_functions(
 
 
 def _reserved_concurrency(stacks: list[Any]) -> dict[str, int]:
-    """``ReservedConcurrentExecutions`` by function full path (SAM CLI's Function drops it).
+    """``ReservedConcurrentExecutions`` by function full path (SAM CLI's Function drops it)."""
+    return {
+        name: number
+        for name, value in _function_property(stacks, "ReservedConcurrentExecutions").items()
+        if (number := _number(name, "ReservedConcurrentExecutions", value)) is not None
+    }
 
-    Read from the function's properties, else the template's ``Globals``; a value given by an
-    intrinsic is resolved with the stack's parameters like conditions are.
-    """
+
+# Python's default on Managed Instances is 16 per vCPU; locally one vCPU is assumed.
+DEFAULT_MANAGED_CONCURRENCY = 16
+
+
+def _managed_concurrency(stacks: list[Any]) -> dict[str, int]:
+    """``PerExecutionEnvironmentMaxConcurrency`` of each function on Lambda Managed Instances
+    (a ``CapacityProviderConfig``, SAM's shape or CloudFormation's), by full path."""
+    found: dict[str, int] = {}
+    configs = _function_property(stacks, "CapacityProviderConfig", select=_max_concurrency)
+    for name, value in configs.items():
+        if value is _UNSET:
+            log.warning(
+                "%s: CapacityProviderConfig without PerExecutionEnvironmentMaxConcurrency: "
+                "%d invocations per environment (Python's default per vCPU)",
+                name,
+                DEFAULT_MANAGED_CONCURRENCY,
+            )
+            found[name] = DEFAULT_MANAGED_CONCURRENCY
+        elif (number := _number(name, "PerExecutionEnvironmentMaxConcurrency", value)) and (
+            number > 0
+        ):
+            found[name] = number
+    return found
+
+
+_UNSET = object()
+
+
+def _max_concurrency(config: Any) -> Any:
+    """The concurrency of a ``CapacityProviderConfig`` (not its ``Arn``, which may name a
+    resource no local resolver knows), or ``_UNSET``."""
+    if not isinstance(config, Mapping):
+        return _UNSET
+    config = config.get("LambdaManagedInstancesCapacityProviderConfig", config)
+    if not isinstance(config, Mapping):
+        return _UNSET
+    return config.get("PerExecutionEnvironmentMaxConcurrency", _UNSET)
+
+
+def _number(name: str, what: str, value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        log.warning("%s: %s %r is not a number", name, what, value)
+        return None
+
+
+def _function_property(
+    stacks: list[Any], key: str, select: Callable[[Any], Any] = lambda value: value
+) -> dict[str, Any]:
+    """A function property SAM CLI's ``Function`` drops, by function full path: from the
+    function's properties, else the template's ``Globals``; the part ``select`` picks has its
+    intrinsics resolved with the stack's parameters, as conditions are (an unresolvable one
+    is left out, with a warning)."""
     from samcli.lib.providers.provider import get_full_path
 
-    found: dict[str, int] = {}
+    found: dict[str, Any] = {}
     for stack in stacks:
         template = stack.template_dict
-        defaults = ((template.get("Globals") or {}).get("Function") or {}).get(
-            "ReservedConcurrentExecutions"
-        )
+        defaults = ((template.get("Globals") or {}).get("Function") or {}).get(key)
         resolver = None
         for logical_id, resource in (template.get("Resources") or {}).items():
             if not isinstance(resource, Mapping) or resource.get("Type") not in (
@@ -130,22 +188,23 @@ def _reserved_concurrency(stacks: list[Any]) -> dict[str, int]:
                 "AWS::Lambda::Function",
             ):
                 continue
-            value = (resource.get("Properties") or {}).get("ReservedConcurrentExecutions", defaults)
+            value = (resource.get("Properties") or {}).get(key, defaults)
+            if isinstance(value, Mapping) and isinstance(defaults, Mapping):
+                value = {**defaults, **value}  # SAM merges a map with its Globals
             if value is None:
+                continue
+            value = select(value)
+            if value is _UNSET:
+                found[get_full_path(stack.stack_path, logical_id)] = value
                 continue
             if isinstance(value, Mapping):
                 resolver = resolver or _resolver(stack)
                 try:
                     value = resolver.intrinsic_property_resolver(value, ignore_errors=False)
                 except Exception as exc:
-                    log.warning("%s: ReservedConcurrentExecutions unresolved (%s)", logical_id, exc)
+                    log.warning("%s: %s unresolved (%s)", logical_id, key, exc)
                     continue
-            try:
-                found[get_full_path(stack.stack_path, logical_id)] = int(value)
-            except (TypeError, ValueError):
-                log.warning(
-                    "%s: ReservedConcurrentExecutions %r is not a number", logical_id, value
-                )
+            found[get_full_path(stack.stack_path, logical_id)] = value
     return found
 
 
@@ -213,7 +272,7 @@ def _snap_started(stacks: list[Any]) -> set[str]:
     return found
 
 
-def _holds(resolver: Any, condition: Any, name: str) -> bool:
+def _holds(resolver: Any, condition: Any, name: Any) -> bool:
     try:
         return bool(resolver.intrinsic_property_resolver(condition, ignore_errors=False))
     except Exception as exc:  # an intrinsic SAM cannot evaluate locally: keep the resource

@@ -46,7 +46,7 @@ def test_compare_runs_the_local_emulator_and_writes_the_report(tmp_path: Path) -
     output = tmp_path / "docs" / "comparison.md"
     command = [sys.executable, "-m", "streamlab", "compare", "--template", str(TEMPLATE)]
     command += ["--runs", "2", "--tokens", str(TOKENS), "--token-delay", str(DELAY_MS)]
-    command += ["--output", str(output)]
+    command += ["--export-mib", "8", "--export-runs", "1", "--output", str(output)]
     completed = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False
     )
@@ -79,6 +79,15 @@ def test_compare_runs_the_local_emulator_and_writes_the_report(tmp_path: Path) -
         assert table_median_ms(report, f"{label}, streamed", "gap between tokens") >= DELAY_MS / 2
         assert table_median_ms(report, f"{label}, buffered", "gap between tokens") < 1
 
+    # The large export, under Lambda's caps (stated beside the figures): 8 MiB is 2 MiB past
+    # the Function URL's uncapped 6 MiB, so about a second at 2 MiB/s in every format.
+    export = report.split("## Large export\n", 1)[1].split("\n## ", 1)[0]
+    assert "**Caps in force**: the first 6 MiB of a response uncapped, then\n2 MiB/s" in export
+    for label in ("raw text", "SSE", "JSON lines"):
+        row = re.search(rf"^\| {label} \| 1 of 1 \| ([0-9.]+) MiB \| ([0-9.]+) s \|", export, re.M)
+        assert row, export
+        assert float(row[1]) >= 8.0 and 0.95 <= float(row[2]) < 3, row.group(0)
+
 
 @pytest.fixture(scope="module")
 def signing_emulator() -> LocalEmulator:
@@ -105,7 +114,7 @@ def test_compare_reads_a_stack_and_signs_aws_iam_urls(
 ) -> None:
     outputs = stack_outputs(signing_emulator.base_url)
     args = ["compare", "--stack", "demo", "--runs", "1", "--warmup", "0", "--tokens", "3"]
-    args += ["--token-delay", "0", "--output", str(tmp_path / "aws.md")]
+    args += ["--token-delay", "0", "--export-mib", "0", "--output", str(tmp_path / "aws.md")]
     with cloudformation_stand_in("demo", outputs, {"FunctionUrlAuthType": "AWS_IAM"}) as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", url)
         assert main(args) == 0, capsys.readouterr().err
@@ -136,7 +145,7 @@ def test_compare_front_rest_streams_through_the_rest_stage_signed_for_execute_ap
     assert set(outputs) >= {"RawTextRestUrl", "SseRestUrl", "JsonlRestUrl"}  # template's names
     report = tmp_path / "rest.md"
     args = ["compare", "--stack", "demo", "--front", "rest", "--runs", "1", "--warmup", "0"]
-    args += ["--tokens", "3", "--token-delay", "0", "--output", str(report)]
+    args += ["--tokens", "3", "--token-delay", "0", "--export-mib", "0", "--output", str(report)]
     parameters = {"FunctionUrlAuthType": "AWS_IAM", "RestApiAuthorizer": "AWS_IAM"}
     with cloudformation_stand_in("demo", outputs, parameters) as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", url)

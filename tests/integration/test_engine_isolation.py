@@ -185,9 +185,10 @@ def test_the_stock_client_comes_from_the_runtime_cache() -> None:
     path = result["sys_path"]
     assert isinstance(path, list)
     assert path[0].endswith("emulator_app/src")
-    assert path[1].endswith("/opt/python/lib/python{}.{}/site-packages".format(*sys.version_info))
+    version = provision.runtime_set("python3.13").interpreter.version  # the function's Python
+    assert path[1].endswith(f"/opt/python/lib/python{version}/site-packages")
     assert path[2].endswith("/opt/python")
-    assert path[3].endswith("/lang/lib/python{}.{}/site-packages".format(*sys.version_info))
+    assert path[3].endswith(f"/lang/lib/python{version}/site-packages")
     assert path[4].endswith("/runtime")
     assert not any(str(VENV) in entry for entry in path)
 

@@ -38,6 +38,7 @@ def test_serve_streams_and_stops_cleanly(stop_signal: signal.Signals) -> None:
         )
         assert stream_url, text
         assert re.search(r"/EchoFunction/\s+BUFFERED\s+AWS_IAM", text), text
+        assert "limits as on Lambda (--no-limits lifts the caps)" in text, text
         body = requests.get(stream_url[1], timeout=10).text
         runtime_pid = int(body.splitlines()[0].rsplit(" ", 1)[1])
         process.send_signal(stop_signal)
@@ -80,10 +81,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait()
 
 
-def test_use_venv_says_so_at_start() -> None:
-    process, banner = _serve_until_banner("--template", str(TEMPLATE), "--use-venv")
+def test_use_venv_and_no_limits_say_so_at_start() -> None:
+    process, banner = _serve_until_banner("--template", str(TEMPLATE), "--use-venv", "--no-limits")
     try:
         assert "--use-venv: functions see this virtual environment" in banner, banner
+        assert "limits lifted (--no-limits)" in banner, banner
         assert "Ctrl-C to stop" in banner
     finally:
         _stop(process)

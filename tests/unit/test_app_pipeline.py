@@ -149,3 +149,14 @@ def test_source_from_env() -> None:
 def test_timing_from_env() -> None:
     timing = Timing.from_env({"HEARTBEAT_INTERVAL_MS": "250", "DEADLINE_MARGIN_MS": "oops"})
     assert timing == Timing(heartbeat_interval_s=0.25, deadline_margin_s=Timing().deadline_margin_s)
+
+
+def test_builtin_token_bytes_makes_a_large_export_of_exact_size() -> None:
+    request = PromptRequest("x", max_tokens=300, token_delay_ms=0, token_bytes=1000)
+    tokens = [
+        m.text for m in generate(BuiltinSource(), request, timing=FAST) if isinstance(m, Token)
+    ]
+    assert len(tokens) == 300 and {len(token.encode()) for token in tokens} == {1000}
+    text = "".join(tokens)
+    loop = "Streaming sends each token as soon as it exists"
+    assert text.startswith(loop) and text[len(text) // 2 :].count(loop) > 100  # the text, repeated

@@ -52,6 +52,14 @@ def test_post_base64_body() -> None:
     assert request == PromptRequest("ünï", 3, token_delay_ms=0, fail_after=2)
 
 
+def test_token_bytes_for_a_large_export() -> None:
+    request = parse_request(event(query={"prompt": "x", "token_bytes": "10240"}), LIMITS)
+    assert request.token_bytes == 10240
+    with pytest.raises(RequestError) as raised:
+        parse_request(event(query={"prompt": "x", "token_bytes": "65537"}), LIMITS)
+    assert raised.value.code == "invalid_token_bytes"
+
+
 def test_post_body_wins_over_query() -> None:
     request = parse_request(event("post", {"prompt": "q"}, {"prompt": "b"}), LIMITS)
     assert request.prompt == "b"

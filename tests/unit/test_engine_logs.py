@@ -7,7 +7,8 @@ import os
 import re
 from pathlib import Path
 
-from streamlab.emulator.environment import OptDir, decode_client_context
+from streamlab.emulator.engine import decode_client_context
+from streamlab.emulator.launch import OptDir
 from streamlab.emulator.logs import LambdaLog, billed_ms, max_memory_mb, report_line
 
 

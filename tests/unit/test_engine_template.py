@@ -98,3 +98,72 @@ def test_resources_whose_condition_is_false_are_not_served() -> None:
     twins = {"BufferedRawTextFunction", "BufferedSseFunction", "BufferedJsonlFunction"}
     assert not twins & set(load_functions(project))
     assert twins <= set(load_functions(project, "DeployBufferedTwins=true"))
+
+
+MANAGED_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.13
+    CodeUri: src/
+    Handler: app.handler
+    CapacityProviderConfig:
+      Arn: !GetAtt Provider.Arn
+      PerExecutionEnvironmentMaxConcurrency: !Ref Concurrency
+Parameters:
+  Concurrency: {Type: Number, Default: 8}
+Resources:
+  Provider:
+    Type: AWS::Serverless::CapacityProvider
+    Properties:
+      VpcConfig: {SubnetIds: [subnet-1], SecurityGroupIds: [sg-1]}
+  FromGlobals:
+    Type: AWS::Serverless::Function
+  OwnValue:
+    Type: AWS::Serverless::Function
+    Properties:
+      CapacityProviderConfig:
+        Arn: arn:aws:lambda:us-east-1:123456789012:capacity-provider:p
+        PerExecutionEnvironmentMaxConcurrency: 3
+  MergedWithGlobals:
+    Type: AWS::Serverless::Function
+    Properties:
+      CapacityProviderConfig:
+        ExecutionEnvironmentMemoryGiBPerVCpu: 4
+  Raw:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      Code: src/
+      Role: arn:aws:iam::123456789012:role/r
+      CapacityProviderConfig:
+        LambdaManagedInstancesCapacityProviderConfig:
+          CapacityProviderArn: arn:aws:lambda:us-east-1:123456789012:capacity-provider:p
+          PerExecutionEnvironmentMaxConcurrency: 5
+"""
+
+
+def test_managed_instances_concurrency_from_the_function_or_globals(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    template = tmp_path / "template.yaml"
+    template.write_text(MANAGED_TEMPLATE)
+    functions = load_functions(template, "Concurrency=6")
+    assert functions["FromGlobals"].per_environment_concurrency == 6
+    assert functions["OwnValue"].per_environment_concurrency == 3
+    assert functions["MergedWithGlobals"].per_environment_concurrency == 6
+    assert functions["Raw"].per_environment_concurrency == 5
+    plain = load_functions(FIXTURE_TEMPLATE)["EchoFunction"]
+    assert plain.per_environment_concurrency is None
+
+
+def test_managed_instances_without_a_concurrency_take_pythons_default(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        MANAGED_TEMPLATE.replace(
+            "      PerExecutionEnvironmentMaxConcurrency: !Ref Concurrency\n", ""
+        )
+    )
+    assert load_functions(template)["FromGlobals"].per_environment_concurrency == 16

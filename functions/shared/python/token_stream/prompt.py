@@ -7,8 +7,9 @@ request was bad".
 Accepted: ``GET ?prompt=...&max_tokens=...`` or ``POST`` with a JSON object body
 ``{"prompt": ..., "max_tokens": ...}`` (plain or base64-encoded, as Function URLs deliver
 binary bodies, and REST APIs bodies of their binary media types). The front is read from the
-event itself (``lambda_streaming.http.front``). ``token_delay_ms`` and ``fail_after`` steer the
-built-in generator only, so latency comparisons and the error path can be reproduced on demand.
+event itself (``lambda_streaming.http.front``). ``token_delay_ms``, ``token_bytes`` and
+``fail_after`` steer the built-in generator only, so latency comparisons, large exports and the
+error path can be reproduced on demand.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Limits:
     default_max_tokens: int = 64
     max_tokens: int = 2048
     max_token_delay_ms: int = 10_000
+    max_token_bytes: int = 65_536  # with max_tokens 2048: a 128 MiB export at most
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Limits:
@@ -51,6 +53,7 @@ class PromptRequest:
     max_tokens: int
     token_delay_ms: int | None = None  # built-in generator: pause before each token
     fail_after: int | None = None  # built-in generator: fail after this many tokens
+    token_bytes: int | None = None  # built-in generator: each token exactly this long
 
 
 class RequestError(Exception):
@@ -109,6 +112,7 @@ def parse_request(event: Mapping[str, Any], limits: Limits | None = None) -> Pro
         max_tokens=limits.default_max_tokens if max_tokens is None else max_tokens,
         token_delay_ms=_integer(fields, "token_delay_ms", 0, limits.max_token_delay_ms),
         fail_after=_integer(fields, "fail_after", 0, limits.max_tokens),
+        token_bytes=_integer(fields, "token_bytes", 1, limits.max_token_bytes),
     )
 
 

@@ -1,7 +1,9 @@
 """A deterministic text generator: the default source wherever no model is configured.
 
 Same request, same tokens, same pacing: latency comparisons between formats and invoke
-modes then measure the transport, not a model's mood.
+modes then measure the transport, not a model's mood. Tokens are the text's words, or with
+``token_bytes`` slices of that many bytes of it (repeated as needed): a large export, of
+``max_tokens * token_bytes`` bytes of text, for measuring what a big response costs.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ class BuiltinSource:
                 )
             if cancelled.wait(delay_ms / 1000):
                 return "cancelled"
+            if request.token_bytes is not None:
+                yield _slice(index, request.token_bytes)
+                continue
             word = _WORDS[index % len(_WORDS)]
             yield word if index == 0 else " " + word
         return "complete"
+
+
+_LOOP = _TEXT + " "  # ASCII: a slice of n characters is n bytes
+
+
+def _slice(index: int, size: int) -> str:
+    """Token ``index`` of ``size`` bytes: the text repeated, cut where the last one ended."""
+    start = (index * size) % len(_LOOP)
+    repeats = (start + size) // len(_LOOP) + 1
+    return (_LOOP * repeats)[start : start + size]
