@@ -18,11 +18,12 @@ serve: $(INSTALLED)
 test: lint browser peers cdk
 	$(BIN)/pytest
 
-## lint: ruff (lint and format) everywhere, mypy --strict on the layer
+## lint: ruff (lint and format) everywhere, mypy --strict on the layer, mypy on streamlab
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict layers/streaming/python/lambda_streaming
+	$(BIN)/mypy streamlab
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from streamlab.bench.clients import RuntimeClient, Workload
 from streamlab.emulator.invocation import BodyChunk, InvocationEnd, ResponseHead
@@ -56,7 +56,7 @@ class RunningClient:
     workload: Workload
     server: RuntimeApiServer
     process: asyncio.subprocess.Process
-    log: tempfile._TemporaryFileWrapper[bytes]
+    log: IO[bytes]  # a temporary file the process writes to
     started_at: float
     waiting: Invocation | None = None  # the event queued before the client started
 
