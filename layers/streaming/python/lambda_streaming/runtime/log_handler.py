@@ -24,8 +24,8 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from typing import Any
 
+    from lambda_streaming.runtime.interfaces import LogConfig
     from lambda_streaming.runtime.log_sinks import FramedSink
-    from lambda_streaming.runtime.logs import Logs
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 
@@ -33,7 +33,7 @@ _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%
 class RequestIdFilter(logging.Filter):
     """Stamps each record with the invocation ``config`` says is being served."""
 
-    def __init__(self, config: Logs) -> None:
+    def __init__(self, config: LogConfig) -> None:
         super().__init__()
         self._config = config
 
@@ -117,7 +117,7 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-def install(config: Logs) -> None:
+def install(config: LogConfig) -> None:
     """Attach the stock-style handler to the root logger."""
     logging.Formatter.converter = time.gmtime
     handler = SinkHandler(config.sink, per_level_frames=config.json or bool(config.level))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-    from lambda_streaming.http.front import Front
+    from lambda_streaming.http.request import Front
     from lambda_streaming.runtime.stream import ResponseStream
 
     ExcInfo = (
