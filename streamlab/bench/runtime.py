@@ -1,7 +1,7 @@
 """``streamlab bench runtime``: our runtime against AWS's Python and Node.js clients.
 
 Rounds alternate the clients (A B C A B C ...) so that a noisy neighbour slows all of them,
-and ratios are taken within a round before the median, as PEERS.md's "measuring fairly" asks.
+and ratios are taken within a round before the median: the machine is shared and noisy.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ CACHE_ENV = "STREAMLAB_CACHE_DIR"
 # gave boto3-1.18.55 botocore-1.21.55 for python3.7-3.9. So we pin one recent pair for
 # every python3.x runtime, and say so; a function that needs a newer SDK must bundle it, on
 # Lambda as here. awslambdaric 4.2.2 is the stock client the python3.13 runtime runs
-# (../shared PROTOCOL notes: its bootstrap.py, hooks runner and config were read from 4.2.2).
+# (docs/protocol.md, "What else the stock client does": read from 4.2.2's bootstrap.py).
 RUNTIME_SDK: tuple[str, ...] = ("boto3==1.40.4", "botocore==1.40.4")
 RUNTIME_CLIENT: tuple[str, ...] = ("awslambdaric==4.2.2", "snapshot-restore-py==1.0.0")
 

@@ -16,7 +16,7 @@ import binascii
 import json
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import h11
 
@@ -24,8 +24,20 @@ from streamlab.emulator.invocation import FunctionError, ResponseHead, function_
 from streamlab.emulator.invocation_queue import Invocation
 from streamlab.emulator.runtime_http import Exchange, RuntimeConnection
 
-if TYPE_CHECKING:
-    from streamlab.emulator.runtime_api import RuntimeApiServer
+
+class RuntimeApiServer(Protocol):
+    """What the routes ask of the environment's server (``runtime_api.RuntimeApiServer``)."""
+
+    function_arn: str
+    buffered_limit: int | None  # what the runtime may send as one response (None: no limit)
+    streamed_limit: int | None
+
+    def active(self, request_id: str) -> Invocation | None: ...
+    def poll(self, poller: NextPoll) -> None: ...
+    def answered(self, request_id: str) -> None: ...
+    def fail_init(self, error: FunctionError) -> None: ...
+    def on_truncated(self, invocation: Invocation) -> None: ...
+
 
 PREFIX = "/2018-06-01/runtime/"
 ERROR_TYPE = b"lambda-runtime-function-error-type"

@@ -10,7 +10,8 @@ the next cold start:
 - ``task/``: only when the code has a ``requirements.txt``: the installed packages with the
   code on top, as ``sam build`` bundles them; otherwise the code directory itself;
 - ``runtime/``: the stock client from the cache plus a ``bootstrap.py`` that does what
-  Lambda's ``/var/runtime/bootstrap.py`` does (PROTOCOL.md, "Start-up"): the task root,
+  Lambda's ``/var/runtime/bootstrap.py`` does (docs/protocol.md, "On the managed Python
+  runtime"): the task root,
   ``/opt/python/lib/python3.X/site-packages``, ``/opt/python`` and the runtime's
   site-packages in front of ``/var/runtime``, then ``awslambdaric``.
 """

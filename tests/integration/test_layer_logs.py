@@ -32,6 +32,15 @@ def test_text_format_on_stdout(layer: LayerHarness) -> None:
     assert "via context\n" in out
 
 
+def test_a_record_with_a_traceback_ends_its_line(layer: LayerHarness) -> None:
+    """On plain stdout each record ends its line, also after a traceback (which the stock
+    client leaves unterminated, so its next record would start on the traceback's last line)."""
+    request_id, out = run_once(layer, "logs_app.exception_then_line")
+    assert re.search(rf"^\[ERROR\]\t{TIME}\.\d{{3}}Z\t{request_id}\twith a traceback\n", out, re.M)
+    assert re.search(r"^KeyError: 'caught'\n", out, re.M)
+    assert re.search(rf"^\[WARNING\]\t{TIME}\.\d{{3}}Z\t{request_id}\tthe next record\n", out, re.M)
+
+
 def test_log_level_env(layer: LayerHarness) -> None:
     request_id, out = run_once(layer, "logs_app.text", AWS_LAMBDA_LOG_LEVEL="INFO")
     assert re.search(rf"^\[INFO\]\t{TIME}\.\d{{3}}Z\t{request_id}\tinfo line\n", out, re.M)

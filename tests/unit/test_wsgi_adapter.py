@@ -32,6 +32,7 @@ class MemorySink:
         self.committed = False
         self.sends: list[tuple[bytes, ...]] = []
         self.ended = False
+        self.ended_with: tuple[bytes, ...] = ()  # what the end carried, sent with it
         self._broken_after = broken_after
 
     def set_content_type(self, content_type: str) -> None:
@@ -47,7 +48,7 @@ class MemorySink:
         assert error is None
         if last:
             self.send(last)
-        self.ended = True
+        self.ended, self.ended_with = True, tuple(last)
 
     @property
     def data(self) -> bytes:
@@ -299,7 +300,8 @@ def test_content_length_is_kept_to_and_its_last_write_ends_the_stream() -> None:
         return [b"{}"]
 
     sink = serve(whole)
-    assert len(sink.sends) == 1  # prelude, delimiter and body in one write
+    # prelude, delimiter, body and the end in one write: the app's Content-Length says it is all
+    assert sink.sends == [sink.ended_with] and sink.response()[1] == b"{}"
 
 
 def test_write_callable_sends_at_once_head_included() -> None:

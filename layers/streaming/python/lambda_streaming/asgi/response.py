@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambda_streaming.http.front import Front
+    from lambda_streaming.http.request import Front
     from lambda_streaming.runtime.stream import ResponseStream
 
 

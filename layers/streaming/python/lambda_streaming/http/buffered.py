@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambda_streaming.http.front import Front
+    from lambda_streaming.http.request import Front
 
 
 def buffered_result(event: Any, data: bytes, content_type: str) -> tuple[bytes, str]:

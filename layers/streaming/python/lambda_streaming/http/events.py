@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from lambda_streaming.http.front import Front
+    from lambda_streaming.http.request import Front
 
 
 def read_request(

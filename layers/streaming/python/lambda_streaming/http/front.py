@@ -13,22 +13,7 @@ from lambda_streaming.http.rest_api import REST_API
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
-    from typing import Any, Protocol
-
-    from lambda_streaming.http.request import Request
-
-    class Front(Protocol):
-        NAME: str  # "function_url" or "rest_api"
-        VERSION: str  # the payload format: "2.0" or "1.0"
-
-        def matches(self, event: Mapping[str, Any]) -> bool: ...
-        def request(self, event: Mapping[str, Any]) -> Request: ...
-        def response_head(
-            self, status: object, headers: Iterable[Sequence[bytes | str]]
-        ) -> dict[str, Any]: ...
-        def buffered_result(self, metadata: Mapping[str, Any], body: bytes) -> dict[str, Any]: ...
-        def cors_headers(self, event: Mapping[str, Any], allow_origins: str) -> dict[str, str]: ...
+    from lambda_streaming.http.request import Front, Request
 
 
 class BadEvent(ValueError):

@@ -10,10 +10,23 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any, Protocol
 
-    from lambda_streaming.http.front import Front
+    class Front(Protocol):
+        """What reads an event source's requests and writes its responses: one per source
+        (``function_url.FUNCTION_URL``, ``rest_api.REST_API``; ``front.front_for`` picks)."""
+
+        NAME: str  # "function_url" or "rest_api"
+        VERSION: str  # the payload format: "2.0" or "1.0"
+
+        def matches(self, event: Mapping[str, Any]) -> bool: ...
+        def request(self, event: Mapping[str, Any]) -> Request: ...
+        def response_head(
+            self, status: object, headers: Iterable[Sequence[bytes | str]]
+        ) -> dict[str, Any]: ...
+        def buffered_result(self, metadata: Mapping[str, Any], body: bytes) -> dict[str, Any]: ...
+        def cors_headers(self, event: Mapping[str, Any], allow_origins: str) -> dict[str, str]: ...
 
 
 class Request:

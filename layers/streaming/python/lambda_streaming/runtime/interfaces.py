@@ -16,6 +16,18 @@ ErrorDocument = dict[str, Any]  # {"errorMessage", "errorType", "requestId", "st
 Shape = Callable[[Any, bytes, str], tuple[bytes, str]]
 
 
+class LogConfig(Protocol):
+    """What the ``logging`` handler reads of the runtime's log setup (``logs.Logs``)."""
+
+    json: bool
+    level: str
+    request_id: str  # the invocation being served
+    tenant_id: str | None
+
+    @property
+    def sink(self) -> Any: ...  # log_sinks.StdoutSink | FramedSink
+
+
 class Transport(Protocol):
     """Bytes to and replies from the Runtime API: ``connection.Connection``, or an in-memory
     stand-in in tests."""

@@ -16,6 +16,7 @@ from lambda_streaming.runtime.log_sinks import (
     JSON_DATE_FORMAT,
     JSON_FRAMES,
     TEXT_FRAMES,
+    StdoutSink,
     level_index,
 )
 
@@ -23,8 +24,8 @@ TYPE_CHECKING = False  # typing costs milliseconds of cold start; annotations ar
 if TYPE_CHECKING:
     from typing import Any
 
-    from lambda_streaming.runtime.log_sinks import FramedSink, StdoutSink
-    from lambda_streaming.runtime.logs import Logs
+    from lambda_streaming.runtime.interfaces import LogConfig
+    from lambda_streaming.runtime.log_sinks import FramedSink
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 
@@ -32,7 +33,7 @@ _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%
 class RequestIdFilter(logging.Filter):
     """Stamps each record with the invocation ``config`` says is being served."""
 
-    def __init__(self, config: Logs) -> None:
+    def __init__(self, config: LogConfig) -> None:
         super().__init__()
         self._config = config
 
@@ -49,10 +50,16 @@ class SinkHandler(logging.Handler):
         super().__init__()
         self.log_sink = log_sink
         self._per_level_frames = per_level_frames
+        # Plain lines (no telemetry fd: locally, or a Managed Instances worker's log socket):
+        # a record ends its line. The text format ends the message with "\n", but logging
+        # adds a traceback after it, which would leave the next record on the same line.
+        self._lines = isinstance(log_sink, StdoutSink)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = self.format(record)
+            if self._lines and not message.endswith("\n"):
+                message += "\n"
             frame_type = getattr(record, "_frame_type", None)
             if frame_type is None and self._per_level_frames:
                 frame_type = TEXT_FRAMES[level_index(record.levelno)]
@@ -110,7 +117,7 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-def install(config: Logs) -> None:
+def install(config: LogConfig) -> None:
     """Attach the stock-style handler to the root logger."""
     logging.Formatter.converter = time.gmtime
     handler = SinkHandler(config.sink, per_level_frames=config.json or bool(config.level))
