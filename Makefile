@@ -7,15 +7,15 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 LAYER_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)".*/\1/p' layers/streaming/python/lambda_streaming/__init__.py)
 
-.PHONY: serve test lint format browser peers cdk compare bench layer wheel clean
+.PHONY: serve test lint docs format browser peers cdk compare bench layer wheel clean
 
 ## serve: install if needed, then serve all three functions locally (auth off) with real streaming
 serve: $(INSTALLED)
 	$(BIN)/python -m streamlab serve --template template.yaml --host $(HOST) --port $(PORT) --no-auth
 
 ## test: install if needed (Chromium for the browser test, Node's runtime client for the parity
-## test, the AWS CDK for the CDK example), then lint and run the whole suite
-test: lint browser peers cdk
+## test, the AWS CDK for the CDK example), then lint, build the docs and run the whole suite
+test: lint docs browser peers cdk
 	$(BIN)/pytest
 
 ## lint: ruff (lint and format) everywhere, mypy --strict on the layer, mypy on streamlab
@@ -24,6 +24,11 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict layers/streaming/python/lambda_streaming
 	$(BIN)/mypy streamlab
+
+## docs: the documentation site (mkdocs.yml, docs/) into .site/; --strict fails on any warning,
+## a broken link or anchor included (`.venv/bin/mkdocs serve` previews it on port 8000)
+docs: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
@@ -63,4 +68,4 @@ wheel: $(INSTALLED)
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist ./layers/streaming
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log dist
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .bench .bench.log dist .site
