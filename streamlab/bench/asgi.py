@@ -17,7 +17,9 @@ from streamlab.bench.clients import RuntimeClient, Workload
 
 OURS, OURS_BUFFERED = "ours", "ours-buffered"
 MANGUM, MANGUM_STOCK = "mangum", "mangum-awslambdaric"
-TARGET = 1.2  # ours against Mangum, invocations per second on the JSON route
+# ours on our runtime against Mangum as its README deploys it (on awslambdaric), JSON invocations
+# per second; against Mangum on our own runtime the figure shows the adapters alone (no target)
+TARGET = 1.2
 
 
 def adapters(python: str = sys.executable, *, stock: bool = True) -> list[RuntimeClient]:
@@ -60,6 +62,4 @@ def adapters(python: str = sys.executable, *, stock: bool = True) -> list[Runtim
 
 
 def render(result: common.AdapterBenchResult) -> str:
-    return common.render(
-        result, OURS, (MANGUM, MANGUM_STOCK), dict.fromkeys((MANGUM, MANGUM_STOCK), TARGET)
-    )
+    return common.render(result, OURS, (MANGUM, MANGUM_STOCK), {MANGUM_STOCK: TARGET})

@@ -49,7 +49,8 @@ class HttpPrelude:
 
     def encode(self) -> tuple[bytes, ...]:
         prelude = _ENCODE(self.metadata)
-        # Prelude and delimiter as chunks of their own, as AWS's Node client sends them.
+        # Prelude and delimiter as chunks of their own, as AWS's Node client sends them (a body
+        # known whole at its end joins them into one: runtime.chunked.last_chunks).
         return (prelude.encode("utf-8"), DELIMITER)
 
 

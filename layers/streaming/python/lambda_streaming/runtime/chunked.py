@@ -39,6 +39,19 @@ def chunks(pieces: Iterable[Buffer]) -> list[Buffer]:
     return parts
 
 
+# A response known whole when it ends (a small JSON answer: prelude, delimiter and body with the
+# end) goes out as one chunk up to this size: copying a few KiB costs less than the reader's
+# work per chunk. Mid-stream writes keep a chunk each, framed as AWS's Node client frames them.
+_JOIN_UP_TO = 16384
+
+
+def last_chunks(pieces: Sequence[Buffer]) -> list[Buffer]:
+    """The last pieces of a body, framed: joined into one chunk when they are small."""
+    if len(pieces) > 1 and sum(map(len, pieces)) <= _JOIN_UP_TO:
+        return chunks((b"".join(pieces),))
+    return chunks(pieces)
+
+
 def last_chunk(trailers: Sequence[tuple[str, str]] = ()) -> bytes:
     """The zero-length chunk, the trailer fields, and the final CRLF."""
     lines = [b"0\r\n"]
@@ -120,7 +133,7 @@ class ChunkedPost:
         if self.finished:
             return
         self.finished = True
-        parts = chunks(last) if last else []
+        parts = last_chunks(last) if last else []
         parts.append(last_chunk(error_trailers(error) if error is not None else ()))
         self._write(parts, ends=True)
 
