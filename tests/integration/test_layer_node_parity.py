@@ -3,8 +3,9 @@
 Both runtimes run the same handlers (tests/fixtures/node_parity) against one recording Runtime
 API, and the chunked bodies they post are compared: mid-stream writes are framed exactly as
 Node frames them (the prelude and its delimiter a chunk each, then a chunk per write); a body
-known whole at its end goes out as one chunk (Lambda promises no chunk fidelity either way). AWS's Node client (npm aws-lambda-ric) is
-the reference implementation of response streaming; it builds natively, so it is installed by
+known whole at its end goes out as one chunk (Lambda promises no chunk fidelity either way).
+AWS's Node client (npm aws-lambda-ric) is the reference implementation of response streaming;
+it builds natively, so it is installed by
 ``make bench`` (or ``npm install --prefix .bench aws-lambda-ric@4.0.2``), not by ``make test``:
 without it these tests are skipped.
 """
