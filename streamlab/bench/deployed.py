@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -53,7 +54,11 @@ def deployed_tree(python: str) -> Iterator[DeployedTree]:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(LAYER_DIR, root / "sources", ignore=ignore)
         shutil.copytree(HANDLERS_DIR, root / "task", ignore=ignore)
-        usable, why = _usable_zip(layer_zip(), _cache_tag(python))
+        tag = _cache_tag(python)
+        usable, why = _usable_zip(layer_zip(), tag)
+        if not usable and "make layer" in why:  # not built, or built from other sources
+            build_layer(layer_zip())
+            usable, why = _usable_zip(layer_zip(), tag)
         if usable:
             _unzip(layer_zip(), root / "layer")
             tree = DeployedTree(root / "layer", root / "sources", root / "task", why)
@@ -64,6 +69,17 @@ def deployed_tree(python: str) -> Iterator[DeployedTree]:
     finally:
         _make_writable(root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def build_layer(archive: Path) -> None:
+    """``make layer``: the zip of today's sources, with .pyc for every CPython found here."""
+    print(f"building {os.path.relpath(archive, REPO_ROOT)} (make layer) ...", flush=True)
+    subprocess.run(
+        [sys.executable, str(LAYER_DIR / "build_layer.py"), "--zip", str(archive)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def _cache_tag(python: str) -> str:
