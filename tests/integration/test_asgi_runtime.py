@@ -15,28 +15,13 @@ from typing import Any
 import pytest
 
 from tests.support import asgi_events as ev
-from tests.support.layer_process import LayerHarness
-from tests.support.layer_runtime_api import Received
+from tests.support.layer_process import LayerHarness, call, split
 
 APPS = Path(__file__).resolve().parents[1] / "fixtures" / "asgi_apps"
-HTTP_CT = "application/vnd.awslambda.http-integration-response"
-NULS = b"\x00" * 8
 
 
 def start(layer: LayerHarness, module: str, **env: str) -> Any:
     return layer.start(f"{module}.handler", LAMBDA_TASK_ROOT=str(APPS), **env)
-
-
-def call(layer: LayerHarness, event: dict[str, Any], **push: Any) -> Received:
-    return layer.api.result(layer.api.push(event, **push))
-
-
-def split(got: Received) -> tuple[dict[str, Any], bytes]:
-    assert got.kind == "response", got.body
-    assert got.header("Content-Type") == HTTP_CT
-    prelude, found, body = got.body.partition(NULS)
-    assert found
-    return json.loads(prelude), body
 
 
 def test_fastapi_stream_parts_arrive_as_sent(layer: LayerHarness) -> None:

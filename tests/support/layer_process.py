@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from tests.support.layer_runtime_api import Received
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM_BOOTSTRAP = ROOT / "layers" / "streaming" / "stream-bootstrap"
@@ -91,3 +95,21 @@ class LayerHarness:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+HTTP_CT = "application/vnd.awslambda.http-integration-response"
+NULS = b"\x00" * 8
+
+
+def call(layer: LayerHarness, event: dict[str, Any], **push: Any) -> Received:
+    """One invocation through the running runtime: what it posted for ``event``."""
+    return layer.api.result(layer.api.push(event, **push))
+
+
+def split(got: Received) -> tuple[dict[str, Any], bytes]:
+    """A streamed HTTP response's prelude (as JSON) and body."""
+    assert got.kind == "response", got.body
+    assert got.header("Content-Type") == HTTP_CT
+    prelude, found, body = got.body.partition(NULS)
+    assert found
+    return json.loads(prelude), body
