@@ -17,13 +17,54 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from streamlab.bench import measure
-from streamlab.bench.clients import RuntimeClient
+from streamlab.bench import clients, measure
+from streamlab.bench.clients import RuntimeClient, Workload
 from streamlab.bench.samples import RoundSamples
 from streamlab.emulator.invocation import BodyChunk, InvocationEnd, ResponseHead
 
+OURS, OURS_BUFFERED = "ours", "ours-buffered"
 FIRST_PART = b"part 0"
 EXPECTED_JSON = {"ok": True, "items": [1, 2, 3]}
+
+
+def ours(adapter: str, handler: str, python: str) -> list[RuntimeClient]:
+    """Our adapter streaming under stream-bootstrap, and the same handler in BUFFERED mode:
+    the adapter's costs without the stream's beside them."""
+    return [
+        RuntimeClient(
+            key=key,
+            label=f"lambda_streaming.{adapter} ({label})",
+            argv=(str(clients.STREAM_BOOTSTRAP), python),
+            handlers={workload: handler},
+            env={"STREAM_INVOKE_MODE": mode},
+        )
+        for key, label, workload, mode in (
+            (OURS, "streamed", Workload.NOOP_STREAMED, "RESPONSE_STREAM"),
+            (OURS_BUFFERED, "STREAM_INVOKE_MODE=BUFFERED", Workload.NOOP_BUFFERED, "BUFFERED"),
+        )
+    ]
+
+
+def on_our_runtime(key: str, label: str, handler: str, python: str) -> RuntimeClient:
+    """A peer's buffered handler under our runtime: only the adapter differs from ours."""
+    return RuntimeClient(
+        key=key,
+        label=f"{label} (buffered, our runtime)",
+        argv=(str(clients.STREAM_BOOTSTRAP), python),
+        handlers={Workload.NOOP_BUFFERED: handler},
+    )
+
+
+def on_stock_client(key: str, label: str, handler: str, python: str) -> RuntimeClient:
+    """A peer as its users deploy it: under AWS's stock client, awslambdaric."""
+    stock = f"awslambdaric {package_version('awslambdaric')}"
+    return RuntimeClient(
+        key=key,
+        label=f"{label} (buffered, {stock})",
+        argv=(python, "-m", "awslambdaric", "{handler}"),
+        handlers={Workload.NOOP_BUFFERED: handler},
+        env={"PYTHONPATH": str(clients.HANDLERS_DIR)},
+    )
 
 
 def function_url_event(path: str, query: str = "") -> bytes:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import sys
 
 from streamlab.bench import adapters as common
-from streamlab.bench import clients as runtime_clients
-from streamlab.bench.clients import RuntimeClient, Workload
+from streamlab.bench.adapters import OURS
+from streamlab.bench.clients import RuntimeClient
 
-OURS, OURS_BUFFERED = "ours", "ours-buffered"
 MANGUM, MANGUM_STOCK = "mangum", "mangum-awslambdaric"
 # ours on our runtime against Mangum as its README deploys it (on awslambdaric), JSON invocations
 # per second; against Mangum on our own runtime the figure shows the adapters alone (no target)
@@ -24,40 +23,14 @@ TARGET = 1.2
 
 def adapters(python: str = sys.executable, *, stock: bool = True) -> list[RuntimeClient]:
     """Ours (streamed, and buffered), Mangum on the same runtime, Mangum as users deploy it."""
-    bootstrap = (str(runtime_clients.STREAM_BOOTSTRAP), python)
+    mangum = f"Mangum {common.package_version('mangum')}"
     chosen = [
-        RuntimeClient(
-            key=OURS,
-            label="lambda_streaming.asgi (streamed)",
-            argv=bootstrap,
-            handlers={Workload.NOOP_STREAMED: "asgi_ours.handler"},
-            env={"STREAM_INVOKE_MODE": "RESPONSE_STREAM"},
-        ),
-        RuntimeClient(  # the same handler answering buffered: the adapters' costs side by side
-            key=OURS_BUFFERED,
-            label="lambda_streaming.asgi (STREAM_INVOKE_MODE=BUFFERED)",
-            argv=bootstrap,
-            handlers={Workload.NOOP_BUFFERED: "asgi_ours.handler"},
-            env={"STREAM_INVOKE_MODE": "BUFFERED"},
-        ),
-        RuntimeClient(
-            key=MANGUM,
-            label=f"Mangum {common.package_version('mangum')} lifespan=off (buffered, our runtime)",
-            argv=bootstrap,
-            handlers={Workload.NOOP_BUFFERED: "asgi_mangum.handler"},
-        ),
+        *common.ours("asgi", "asgi_ours.handler", python),
+        common.on_our_runtime(MANGUM, f"{mangum} lifespan=off", "asgi_mangum.handler", python),
     ]
     if stock:
-        version = common.package_version("awslambdaric")
-        chosen.append(
-            RuntimeClient(
-                key=MANGUM_STOCK,
-                label=f"Mangum(app) defaults (buffered, awslambdaric {version})",
-                argv=(python, "-m", "awslambdaric", "{handler}"),
-                handlers={Workload.NOOP_BUFFERED: "asgi_mangum.default"},
-                env={"PYTHONPATH": str(runtime_clients.HANDLERS_DIR)},
-            )
-        )
+        label = f"{mangum}: Mangum(app) defaults"
+        chosen.append(common.on_stock_client(MANGUM_STOCK, label, "asgi_mangum.default", python))
     return chosen
 
 

@@ -60,7 +60,7 @@ def deployed_tree(python: str) -> Iterator[DeployedTree]:
             build_layer(layer_zip())
             usable, why = _usable_zip(layer_zip(), tag)
         if usable:
-            _unzip(layer_zip(), root / "layer")
+            unzip_layer(layer_zip(), root / "layer")
             tree = DeployedTree(root / "layer", root / "sources", root / "task", why)
         else:
             tree = DeployedTree(root / "sources", root / "sources", root / "task", why)
@@ -109,7 +109,7 @@ def _usable_zip(archive: Path, tag: str) -> tuple[bool, str]:
     return True, f"{shown} (with .pyc for {tag})"
 
 
-def _unzip(archive: Path, target: Path) -> None:
+def unzip_layer(archive: Path, target: Path) -> None:
     """As Lambda extracts a layer: the permissions the zip holds (zipfile alone drops them)."""
     with zipfile.ZipFile(archive) as opened:
         for info in opened.infolist():

@@ -14,10 +14,9 @@ import importlib.util
 import sys
 
 from streamlab.bench import adapters as common
-from streamlab.bench import clients as runtime_clients
-from streamlab.bench.clients import RuntimeClient, Workload
+from streamlab.bench.adapters import OURS
+from streamlab.bench.clients import RuntimeClient
 
-OURS, OURS_BUFFERED = "ours", "ours-buffered"
 APIG, APIG_STOCK = "apig-wsgi", "apig-wsgi-awslambdaric"
 SERVERLESS_STOCK = "serverless-wsgi-awslambdaric"
 TARGET = 1.3  # ours on our runtime against apig-wsgi on awslambdaric, JSON invocations/s
@@ -26,54 +25,17 @@ TARGET = 1.3  # ours on our runtime against apig-wsgi on awslambdaric, JSON invo
 def adapters(python: str = sys.executable, *, stock: bool = True) -> list[RuntimeClient]:
     """Ours (streamed, and buffered), apig-wsgi on our runtime, apig-wsgi and serverless-wsgi
     as users deploy them (under awslambdaric)."""
-    bootstrap = (str(runtime_clients.STREAM_BOOTSTRAP), python)
     apig = f"apig-wsgi {common.package_version('apig-wsgi')}"
     chosen = [
-        RuntimeClient(
-            key=OURS,
-            label="lambda_streaming.wsgi (streamed)",
-            argv=bootstrap,
-            handlers={Workload.NOOP_STREAMED: "wsgi_ours.handler"},
-            env={"STREAM_INVOKE_MODE": "RESPONSE_STREAM"},
-        ),
-        RuntimeClient(  # the same handler answering buffered: the adapters' costs side by side
-            key=OURS_BUFFERED,
-            label="lambda_streaming.wsgi (STREAM_INVOKE_MODE=BUFFERED)",
-            argv=bootstrap,
-            handlers={Workload.NOOP_BUFFERED: "wsgi_ours.handler"},
-            env={"STREAM_INVOKE_MODE": "BUFFERED"},
-        ),
-        RuntimeClient(
-            key=APIG,
-            label=f"{apig} (buffered, our runtime)",
-            argv=bootstrap,
-            handlers={Workload.NOOP_BUFFERED: "wsgi_apig.handler"},
-        ),
+        *common.ours("wsgi", "wsgi_ours.handler", python),
+        common.on_our_runtime(APIG, apig, "wsgi_apig.handler", python),
     ]
     if stock:
-        ric = f"awslambdaric {common.package_version('awslambdaric')}"
-        stock_client = (python, "-m", "awslambdaric", "{handler}")
-        on_path = {"PYTHONPATH": str(runtime_clients.HANDLERS_DIR)}
-        chosen.append(
-            RuntimeClient(
-                key=APIG_STOCK,
-                label=f"{apig} (buffered, {ric})",
-                argv=stock_client,
-                handlers={Workload.NOOP_BUFFERED: "wsgi_apig.handler"},
-                env=on_path,
-            )
-        )
+        chosen.append(common.on_stock_client(APIG_STOCK, apig, "wsgi_apig.handler", python))
         if serverless_wsgi_installed():
-            version = common.package_version("serverless-wsgi")
-            chosen.append(
-                RuntimeClient(
-                    key=SERVERLESS_STOCK,
-                    label=f"serverless-wsgi {version} (buffered, {ric})",
-                    argv=stock_client,
-                    handlers={Workload.NOOP_BUFFERED: "wsgi_serverless.handler"},
-                    env=on_path,
-                )
-            )
+            label = f"serverless-wsgi {common.package_version('serverless-wsgi')}"
+            handler = "wsgi_serverless.handler"
+            chosen.append(common.on_stock_client(SERVERLESS_STOCK, label, handler, python))
     return chosen
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support import asgi_events as ev
-from tests.support.layer_process import LayerHarness, call, split
+from tests.support.layer_process import LayerHarness, buffered_result, call, split
 
 APPS = Path(__file__).resolve().parents[1] / "fixtures" / "asgi_apps"
 
@@ -208,13 +208,6 @@ def test_not_an_http_event_is_an_error(layer: LayerHarness) -> None:
 def buffered(layer: LayerHarness) -> LayerHarness:
     start(layer, "fastapi_app", STREAM_INVOKE_MODE="BUFFERED")
     return layer
-
-
-def buffered_result(layer: LayerHarness, event: dict[str, Any]) -> dict[str, Any]:
-    got = call(layer, event)
-    assert got.kind == "response" and got.header("Content-Type") == "application/json"
-    assert got.header("Lambda-Runtime-Function-Response-Mode") is None
-    return got.json()
 
 
 def test_buffered_mode_returns_complete_responses(buffered: LayerHarness) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support import asgi_events as ev
-from tests.support.layer_process import LayerHarness, call, split
+from tests.support.layer_process import LayerHarness, buffered_result, call, split
 from tests.support.layer_runtime_api import Received
 
 APPS = Path(__file__).resolve().parents[1] / "fixtures" / "wsgi_apps"
@@ -205,13 +205,6 @@ def test_not_an_http_event_is_an_error(layer: LayerHarness) -> None:
     got = call(layer, {"Records": []})
     assert got.kind == "error"
     assert got.json()["errorType"] == "BadEvent"
-
-
-def buffered_result(layer: LayerHarness, event: dict[str, Any]) -> dict[str, Any]:
-    got = call(layer, event)
-    assert got.kind == "response" and got.header("Content-Type") == "application/json"
-    assert got.header("Lambda-Runtime-Function-Response-Mode") is None
-    return got.json()
 
 
 def test_buffered_mode_returns_complete_responses(layer: LayerHarness) -> None:

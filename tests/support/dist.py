@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
+
+from streamlab.bench.deployed import unzip_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_SOURCES = ROOT / "layers" / "streaming"
@@ -58,10 +59,5 @@ def build_wheel(directory: Path) -> Path:
 
 def unzip(archive: Path, target: Path) -> Path:
     """Extracts with the permissions the zip holds (as Lambda does; zipfile alone drops them)."""
-    with zipfile.ZipFile(archive) as opened:
-        for info in opened.infolist():
-            path = Path(opened.extract(info, target))
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                path.chmod(mode)
+    unzip_layer(archive, target)
     return target

@@ -113,3 +113,11 @@ def split(got: Received) -> tuple[dict[str, Any], bytes]:
     prelude, found, body = got.body.partition(NULS)
     assert found
     return json.loads(prelude), body
+
+
+def buffered_result(layer: LayerHarness, event: dict[str, Any]) -> dict[str, Any]:
+    """A BUFFERED invocation's result: one JSON document, posted whole (no streaming mode)."""
+    got = call(layer, event)
+    assert got.kind == "response" and got.header("Content-Type") == "application/json"
+    assert got.header("Lambda-Runtime-Function-Response-Mode") is None
+    return got.json()  # type: ignore[no-any-return]

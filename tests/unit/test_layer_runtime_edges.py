@@ -16,6 +16,7 @@ from lambda_streaming.runtime.connection import Connection
 from lambda_streaming.runtime.errors import RuntimeFault
 from lambda_streaming.runtime.handler import takes_stream
 from lambda_streaming.runtime.loop import marshal_result as _marshal
+from lambda_streaming.runtime.pipeline import Pipeline
 from lambda_streaming.runtime.protocol import RuntimeApi
 
 
@@ -54,7 +55,7 @@ def test_only_a_request_head_may_open_a_connection(listener: socket.socket) -> N
 
 def test_a_finished_chunked_post_refuses_more_chunks(listener: socket.socket) -> None:
     address = f"127.0.0.1:{listener.getsockname()[1]}"
-    post = ChunkedPost(RuntimeApi(Connection(address), address), "r1", "text/plain")
+    post = ChunkedPost(Pipeline(RuntimeApi(Connection(address), address)), "r1", "text/plain")
     post.finished = True  # as after a broken write
     with pytest.raises(StreamBrokenError, match="closed"):
         post.send((b"more",))

@@ -96,6 +96,7 @@ class ChunkedPost:
     def __init__(self, pipeline: Pipeline, request_id: str, content_type: str) -> None:
         self._pipeline = pipeline
         self._path = f"{PREFIX}/invocation/{request_id}/response"
+        self._echo = pipeline.echo  # this invocation's id line, whenever the head leaves
         self._content_type = content_type
         self.committed = False  # bytes are on the wire; errors can only go in trailers now
         self.finished = False
@@ -104,7 +105,7 @@ class ChunkedPost:
         return (
             f"POST {self._path} HTTP/1.1\r\n".encode("latin-1")
             + self._pipeline.common_headers
-            + self._pipeline.echo
+            + self._echo
             + _STREAMING_HEADERS
             + f"Content-Type: {header_safe(self._content_type)}\r\n\r\n".encode("latin-1")
         )

@@ -175,7 +175,7 @@ class Runtime:
             else:
                 body, content_type = marshal_result(result)
                 self._pipeline.post_response(invocation.request_id, body, content_type)
-        except (OSError, RuntimeApiError) as exc:
+        except OSError as exc:  # the result's bytes could not go out (a refusal comes later)
             if not self._multi_concurrent:
                 raise
             _warn_and_go_on(exc)  # a Managed Instances worker: a lost result only warns

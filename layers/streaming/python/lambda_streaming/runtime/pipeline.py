@@ -39,6 +39,7 @@ class Pipeline:
 
     def __init__(self, api: RuntimeApi) -> None:
         self._api = api
+        self._send = api.send
         self.common_headers = api.common_headers
         self.echo = b""  # the invocation id line the current event's results carry
         self._returned = False  # the handler is done: a result's last bytes may carry next
@@ -76,7 +77,7 @@ class Pipeline:
         if opens and (self._owed is not None or self._next_sent):
             raise RuntimeError("a request was sent before the replies owed were read")
         try:
-            self._api.send(parts, opens)
+            self._send(parts, opens)
         except OSError:
             self.close()
             raise
@@ -107,7 +108,6 @@ class Pipeline:
     def end_invocation(self) -> None:
         """Ask for ``next`` if no result carried it, then read the result's reply (a refusal
         raises ``RuntimeApiError``; the event stays for ``next()``)."""
-        self._returned = True
         path, self._owed = self._owed, None
         if path is None:
             return
